@@ -1,0 +1,34 @@
+using Fleet.Rpc.Hosting;
+using Fleet.Testing.Hosting;
+using Fleet.Testing.Tls;
+
+namespace Fleet.Rpc.Tests.Interop;
+
+/// <summary>python3-grpcio over TLS against a Fleet.Rpc TLS server.</summary>
+public sealed class TlsInteropTests
+{
+    [Fact]
+    public async Task PythonClient_OverTls_RunsScenarios()
+    {
+        using var ca = new TestCertificateAuthority();
+        await using var server = await GrpcTestServer.StartEchoAsync(tls: new GrpcTlsOptions { ServerCertificate = ca.IssueServer() });
+        var caFile = Path.Combine(Path.GetTempPath(), $"fleet-ca-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(caFile, ca.Certificate.ExportCertificatePem());
+        try
+        {
+            InteropPeers.RequirePython();
+            var results = InteropPeers.RunClient(InteropPeers.Python,
+            [
+                InteropPeers.PythonClient, "--target", $"127.0.0.1:{server.Port}", "--descriptor-set", InteropPeers.DescriptorSetPath,
+                "--ca", caFile, "--server-name", "localhost", "--scenarios", "unary,bidi,error_status,metadata,reflection",
+            ]);
+
+            Assert.Equal(5, results.Count);
+            Assert.All(results.Values, r => Assert.True(r.Ok, $"{r.Name}: {r.Detail}"));
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+}
