@@ -1,0 +1,47 @@
+using Fleet.Agent.Collection;
+using Fleet.Agent.Configuration;
+using Fleet.Agent.State;
+using Fleet.Protos.V1;
+using Fleet.Rpc.Server;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Agent.Api;
+
+/// <summary>
+/// fleet.v1.AgentService: what operators ask one node with grpcurl. Methods not defined here
+/// (VerifyArchive, Promote, Fence, Follow, Rejoin) answer UNIMPLEMENTED until their issues land.
+/// </summary>
+internal sealed class AgentApi(IOptions<AgentOptions> options, SnapshotBoard board, AgentState state, ISnapshotRefresher refresher, TimeProvider time)
+{
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
+        AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService");
+
+    public Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
+    {
+        var node = options.Value.Node;
+        var snapshot = board.Current;
+        var response = new GetStatusResponse
+        {
+            Identity = new NodeIdentity { Name = node.Name, Cluster = node.Cluster, Region = node.Region, Zone = node.Zone },
+            Role = snapshot?.Role ?? NodeRole.Unknown,
+            PostgresState = snapshot?.PostgresState ?? PostgresState.Unspecified,
+            Tags = new NodeTags { NoFailover = node.NoFailover, CandidatePriority = node.CandidatePriority },
+            AgentVersion = AgentState.Version,
+            StartedAt = Timestamp.FromDateTimeOffset(state.StartedAt),
+            Uptime = Duration.FromTimeSpan(time.GetUtcNow() - state.StartedAt),
+            Link = state.Link,
+            HighestEpochSeen = state.HighestEpochSeen,
+            Fenced = state.Fenced,
+        };
+        if (snapshot is not null)
+        {
+            response.Snapshot = snapshot;
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public async Task<CollectNowResponse> CollectNow(CollectNowRequest request, ServerCallContext context) =>
+        new() { Snapshot = await refresher.CollectNowAsync(context.CancellationToken) };
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using Fleet.Agent.Configuration;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Fleet.Agent.Collection;
+
+/// <summary>
+/// Connections to the local PostgreSQL for collection. The main data source keeps a tiny pool (the
+/// agent holds one long-lived session); <see cref="OpenDatabaseSessionAsync"/> gives short-lived,
+/// unpooled sessions to other databases for the slow per-database table report. Every session is
+/// read-only with statement, lock and idle-in-transaction timeouts, named "fleet-agent". The password
+/// comes from an environment variable or a file; it never appears in a connection string we expose,
+/// a log line or an error message.
+/// </summary>
+internal sealed class PostgresConnectionFactory : IAsyncDisposable
+{
+    public const string ApplicationName = "fleet-agent";
+
+    private readonly PostgresOptions _options;
+    private readonly Lazy<NpgsqlDataSource> _main;
+
+    public PostgresConnectionFactory(IOptions<AgentOptions> options)
+        : this(options.Value.Postgres)
+    {
+    }
+
+    internal PostgresConnectionFactory(PostgresOptions options)
+    {
+        _options = options;
+        _main = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: true), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The configured database name (the one the main session is connected to).</summary>
+    public string Database => _options.Database;
+
+    /// <summary>Client-side timeout of a batch: the server's statement_timeout plus a margin for the network.</summary>
+    public TimeSpan CommandTimeout => _options.StatementTimeout + TimeSpan.FromSeconds(3);
+
+    /// <summary>Opens (or takes from the pool) a session to the configured database.</summary>
+    public ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        _main.Value.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>Opens a new unpooled session to <paramref name="database"/>; disposing the lease closes it.</summary>
+    public async Task<DatabaseSession> OpenDatabaseSessionAsync(string database, CancellationToken cancellationToken)
+    {
+        var dataSource = Build(database, pooled: false);
+        try
+        {
+            return new DatabaseSession(dataSource, await dataSource.OpenConnectionAsync(cancellationToken));
+        }
+        catch
+        {
+            await dataSource.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The password, or null when none is configured. Read on every (re)connect so rotation works.</summary>
+    internal static string? ReadPassword(PostgresOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.PasswordEnvironmentVariable))
+        {
+            var value = Environment.GetEnvironmentVariable(options.PasswordEnvironmentVariable);
+            if (!string.IsNullOrEmpty(value))
+            {
+                return value;
+            }
+        }
+
+        if (!string.IsNullOrEmpty(options.PasswordFile) && File.Exists(options.PasswordFile))
+        {
+            using var reader = new StreamReader(options.PasswordFile);
+            return reader.ReadLine()?.TrimEnd('\r');
+        }
+
+        return null;
+    }
+
+    /// <summary>Belt and braces for error texts we report: the password, should it ever appear, becomes "***".</summary>
+    public string Redact(string text)
+    {
+        var password = ReadPassword(_options);
+        return string.IsNullOrEmpty(password) ? text : text.Replace(password, "***", StringComparison.Ordinal);
+    }
+
+    /// <summary>The session settings sent at start-up (libpq "options").</summary>
+    internal static string SessionOptions(PostgresOptions options) => string.Join(
+        ' ',
+        $"-c statement_timeout={Milliseconds(options.StatementTimeout)}",
+        $"-c lock_timeout={Milliseconds(options.LockTimeout)}",
+        // A collection session never holds a transaction open; if one ever did, the server ends it.
+        $"-c idle_in_transaction_session_timeout={Milliseconds(options.StatementTimeout * 5)}",
+        "-c default_transaction_read_only=on");
+
+    internal NpgsqlDataSource Build(string database, bool pooled)
+    {
+        var builder = new NpgsqlSlimDataSourceBuilder();
+        var settings = builder.ConnectionStringBuilder;
+        settings.Host = _options.Host;
+        settings.Port = _options.Port;
+        settings.Username = _options.User;
+        settings.Database = database;
+        settings.ApplicationName = ApplicationName;
+        settings.Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds));
+        settings.CommandTimeout = Math.Max(1, (int)Math.Ceiling(CommandTimeout.TotalSeconds));
+        settings.Options = SessionOptions(_options);
+        settings.PersistSecurityInfo = false;
+        settings.IncludeErrorDetail = false;
+        settings.TcpKeepAlive = true;
+        // Npgsql-level keepalive: an idle session is probed so a dead peer is noticed between cycles.
+        settings.KeepAlive = 30;
+        settings.Pooling = pooled;
+        if (pooled)
+        {
+            settings.MinPoolSize = 0;
+            settings.MaxPoolSize = 2;
+        }
+
+        // Password via a provider, so it is never part of the connection string and is re-read on each
+        // physical connect (a rotated password file takes effect without restarting the agent).
+        var options = _options;
+        builder.UsePasswordProvider(
+            _ => ReadPassword(options) ?? string.Empty,
+            (_, _) => ValueTask.FromResult(ReadPassword(options) ?? string.Empty));
+        return builder.Build();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_main.IsValueCreated)
+        {
+            await _main.Value.DisposeAsync();
+        }
+    }
+
+    private static string Milliseconds(TimeSpan value) =>
+        ((long)Math.Max(1, Math.Ceiling(value.TotalMilliseconds))).ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>A short-lived session to one database together with the data source it came from.</summary>
+internal sealed class DatabaseSession(NpgsqlDataSource dataSource, NpgsqlConnection connection) : IAsyncDisposable
+{
+    public NpgsqlConnection Connection { get; } = connection;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        await dataSource.DisposeAsync();
+    }
+}

@@ -1,0 +1,132 @@
+namespace Fleet.Agent.Configuration;
+
+/// <summary>
+/// Everything fleet-agent is configured with, bound from the configuration root (JSON file given with
+/// --config, then environment variables FLEET_AGENT_&lt;Section&gt;__&lt;Key&gt;). docs/agent.md lists every key.
+/// </summary>
+public sealed class AgentOptions
+{
+    public NodeOptions Node { get; set; } = new();
+
+    public PostgresOptions Postgres { get; set; } = new();
+
+    public ArchiveOptions Archive { get; set; } = new();
+
+    public AggregatorLinkOptions Aggregator { get; set; } = new();
+
+    public AgentListenOptions Listen { get; set; } = new();
+
+    public TlsFileOptions Tls { get; set; } = new();
+
+    public CollectionOptions Collection { get; set; } = new();
+}
+
+/// <summary>Who this node is. Name, Cluster and Region are required.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>Unique node name within the cluster; also its application_name on replicas.</summary>
+    public string Name { get; set; } = string.Empty;
+
+    public string Cluster { get; set; } = string.Empty;
+
+    /// <summary>The node's region; the aggregator admits only agents of its own region.</summary>
+    public string Region { get; set; } = string.Empty;
+
+    public string Zone { get; set; } = string.Empty;
+
+    /// <summary>Never choose this node as a failover candidate.</summary>
+    public bool NoFailover { get; set; }
+
+    /// <summary>Higher is preferred among equally caught-up candidates (0..1000).</summary>
+    public int CandidatePriority { get; set; } = 100;
+}
+
+/// <summary>How the agent reaches its local PostgreSQL.</summary>
+public sealed class PostgresOptions
+{
+    /// <summary>Host name, IP address, or Unix socket directory (starts with '/').</summary>
+    public string Host { get; set; } = "/var/run/postgresql";
+
+    public int Port { get; set; } = 5432;
+
+    public string User { get; set; } = "postgres";
+
+    public string Database { get; set; } = "postgres";
+
+    /// <summary>Name of an environment variable holding the password (never the password itself).</summary>
+    public string? PasswordEnvironmentVariable { get; set; }
+
+    /// <summary>A file whose first line is the password.</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>The data directory (pg_controldata, pg_rewind, standby.signal).</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>Directory of the server binaries (pg_ctl, pg_rewind, pg_controldata).</summary>
+    public string? BinDirectory { get; set; }
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>statement_timeout of the agent's session: no collection query may run longer.</summary>
+    public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>lock_timeout of the agent's session: size functions must not queue behind DDL.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
+/// <summary>The WAL archive the node writes to.</summary>
+public sealed class ArchiveOptions
+{
+    /// <summary>Directory archive_command copies segments into; empty when the node has no archive.</summary>
+    public string? Location { get; set; }
+
+    /// <summary>Region the archive storage lives in; a value other than Node:Region is a critical finding.</summary>
+    public string? Region { get; set; }
+}
+
+/// <summary>Where and how the agent dials its aggregator.</summary>
+public sealed class AggregatorLinkOptions
+{
+    /// <summary>Aggregator gRPC endpoints (http:// or https://), tried in order; empty runs the agent standalone.</summary>
+    public List<string> Endpoints { get; set; } = [];
+
+    public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>Local listeners.</summary>
+public sealed class AgentListenOptions
+{
+    /// <summary>AgentService (gRPC, HTTP/2) address, host:port.</summary>
+    public string Grpc { get; set; } = "127.0.0.1:7400";
+
+    /// <summary>HTTP/1.1 address for /metrics and the role checks (Patroni's REST port, so HAProxy configs keep working).</summary>
+    public string Http { get; set; } = "0.0.0.0:8008";
+}
+
+/// <summary>PEM files for TLS; all empty means cleartext (development only).</summary>
+public sealed class TlsFileOptions
+{
+    public string? CertificateFile { get; set; }
+
+    public string? KeyFile { get; set; }
+
+    /// <summary>CA that issued the aggregator's and operators' certificates.</summary>
+    public string? CaFile { get; set; }
+
+    public bool Enabled => !string.IsNullOrEmpty(CertificateFile);
+}
+
+/// <summary>Collection cadence.</summary>
+public sealed class CollectionOptions
+{
+    /// <summary>How often a snapshot is collected and reported.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often expensive, slow-changing figures (sizes, bloat, dead tuples) are refreshed.</summary>
+    public TimeSpan SlowInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many tables the dead-tuple and bloat report keeps (the largest ones).</summary>
+    public int TopTables { get; set; } = 10;
+}

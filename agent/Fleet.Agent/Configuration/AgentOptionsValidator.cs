@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Agent.Configuration;
+
+/// <summary>Checks every key at start-up and reports all problems at once, each naming its key.</summary>
+internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var errors = new List<string>();
+        Required(errors, "Node:Name", options.Node.Name);
+        Required(errors, "Node:Cluster", options.Node.Cluster);
+        Required(errors, "Node:Region", options.Node.Region);
+        if (options.Node.CandidatePriority is < 0 or > 1000)
+        {
+            errors.Add($"Node:CandidatePriority must be between 0 and 1000 (got {options.Node.CandidatePriority}).");
+        }
+
+        Required(errors, "Postgres:Host", options.Postgres.Host);
+        if (options.Postgres.Port is < 1 or > 65535)
+        {
+            errors.Add($"Postgres:Port must be between 1 and 65535 (got {options.Postgres.Port}).");
+        }
+
+        Required(errors, "Postgres:User", options.Postgres.User);
+        if (options.Postgres.PasswordFile is { Length: > 0 } file && !File.Exists(file))
+        {
+            errors.Add($"Postgres:PasswordFile '{file}' does not exist.");
+        }
+
+        Positive(errors, "Postgres:ConnectTimeout", options.Postgres.ConnectTimeout);
+        Positive(errors, "Postgres:StatementTimeout", options.Postgres.StatementTimeout);
+        Positive(errors, "Postgres:LockTimeout", options.Postgres.LockTimeout);
+        Positive(errors, "Collection:Interval", options.Collection.Interval);
+        if (options.Collection.SlowInterval < options.Collection.Interval)
+        {
+            errors.Add("Collection:SlowInterval must not be shorter than Collection:Interval.");
+        }
+
+        if (options.Collection.TopTables is < 1 or > 100)
+        {
+            errors.Add($"Collection:TopTables must be between 1 and 100 (got {options.Collection.TopTables}).");
+        }
+
+        if (options.Postgres.StatementTimeout >= options.Collection.Interval * 5)
+        {
+            errors.Add("Postgres:StatementTimeout must be shorter than five collection intervals, or slow queries would stall reporting.");
+        }
+
+        for (var i = 0; i < options.Aggregator.Endpoints.Count; i++)
+        {
+            var endpoint = options.Aggregator.Endpoints[i];
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+            {
+                errors.Add($"Aggregator:Endpoints:{i} '{endpoint}' must be an absolute http:// or https:// URL.");
+            }
+        }
+
+        Positive(errors, "Aggregator:ReconnectMinDelay", options.Aggregator.ReconnectMinDelay);
+        if (options.Aggregator.ReconnectMaxDelay < options.Aggregator.ReconnectMinDelay)
+        {
+            errors.Add("Aggregator:ReconnectMaxDelay must not be shorter than Aggregator:ReconnectMinDelay.");
+        }
+
+        Endpoint(errors, "Listen:Grpc", options.Listen.Grpc);
+        Endpoint(errors, "Listen:Http", options.Listen.Http);
+        if (options.Tls.Enabled)
+        {
+            Exists(errors, "Tls:CertificateFile", options.Tls.CertificateFile);
+            Exists(errors, "Tls:KeyFile", options.Tls.KeyFile);
+            Exists(errors, "Tls:CaFile", options.Tls.CaFile);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static void Required(List<string> errors, string key, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            errors.Add($"{key} is required.");
+        }
+    }
+
+    internal static void Positive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} must be a positive duration (got {value}).");
+        }
+    }
+
+    internal static void Endpoint(List<string> errors, string key, string value)
+    {
+        if (!Fleet.Hosting.ListenEndpoint.TryParse(value, out _))
+        {
+            errors.Add($"{key} '{value}' must be host:port with an IP address (e.g. 127.0.0.1:7400 or [::1]:7400).");
+        }
+    }
+
+    private static void Exists(List<string> errors, string key, string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            errors.Add($"{key} is required when TLS is enabled.");
+        }
+        else if (!File.Exists(path))
+        {
+            errors.Add($"{key} '{path}' does not exist.");
+        }
+    }
+}

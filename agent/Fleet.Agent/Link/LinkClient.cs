@@ -1,0 +1,102 @@
+using Fleet.Agent.Collection;
+using Fleet.Agent.Configuration;
+using Fleet.Agent.State;
+using Fleet.Protos.V1;
+using Fleet.Rpc;
+using Fleet.Rpc.Client;
+using Fleet.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Agent.Link;
+
+/// <summary>
+/// Keeps the agent connected to its aggregator: dials the configured endpoints in turn, runs one
+/// <see cref="LinkSession"/> at a time and reconnects with jittered backoff. Thin: the session does the work.
+/// </summary>
+internal sealed class LinkClient(
+    IOptions<AgentOptions> options,
+    SnapshotBoard board,
+    AgentState state,
+    AgentCommandDispatcher dispatcher,
+    TimeProvider time,
+    ILogger<LinkClient> logger) : BackgroundService
+{
+    /// <summary>After a refusal (wrong region, duplicate name) retrying fast only floods the aggregator's log.</summary>
+    private static readonly TimeSpan RejectedRetryDelay = TimeSpan.FromSeconds(30);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var config = options.Value;
+        var endpoints = config.Aggregator.Endpoints;
+        if (endpoints.Count == 0)
+        {
+            LinkLog.Standalone(logger);
+            return;
+        }
+
+        var backoff = new ReconnectBackoff(config.Aggregator.ReconnectMinDelay, config.Aggregator.ReconnectMaxDelay, new Random());
+        var channelOptions = CreateChannelOptions(config.Tls);
+        for (var attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
+        {
+            var endpoint = endpoints[attempt % endpoints.Count];
+            state.SetLinkAddress(endpoint);
+            state.SetLinkState(LinkState.Connecting);
+            var delay = TimeSpan.Zero;
+            try
+            {
+                using var channel = GrpcChannel.ForAddress(endpoint, channelOptions);
+                var session = new LinkSession(config, board, state, dispatcher, logger);
+                session.Welcomed += backoff.Reset;
+                await session.RunAsync(channel, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (LinkRejectedException ex)
+            {
+                state.SetLinkState(LinkState.Rejected, ex.Message);
+                LinkLog.Rejected(logger, endpoint, ex.Message);
+                delay = RejectedRetryDelay;
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.PermissionDenied or StatusCode.AlreadyExists or StatusCode.Unauthenticated)
+            {
+                state.SetLinkState(LinkState.Rejected, ex.Status.Detail);
+                LinkLog.Rejected(logger, endpoint, ex.Status.Detail);
+                delay = RejectedRetryDelay;
+            }
+            catch (Exception ex)
+            {
+                var reason = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
+                state.SetLinkState(LinkState.Disconnected, reason);
+                LinkLog.Disconnected(logger, endpoint, reason);
+            }
+
+            if (delay == TimeSpan.Zero)
+            {
+                delay = backoff.Next();
+            }
+
+            try
+            {
+                await Task.Delay(delay, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private static GrpcChannelOptions CreateChannelOptions(TlsFileOptions tls)
+    {
+        var channelOptions = new GrpcChannelOptions { KeepAlivePingDelay = TimeSpan.FromSeconds(10), KeepAlivePingTimeout = TimeSpan.FromSeconds(5) };
+        if (tls.Enabled)
+        {
+            channelOptions.ClientCertificate = PemFiles.LoadCertificateWithKey(tls.CertificateFile!, tls.KeyFile!);
+            channelOptions.ServerCertificateAuthority = PemFiles.LoadCertificate(tls.CaFile!);
+        }
+
+        return channelOptions;
+    }
+}

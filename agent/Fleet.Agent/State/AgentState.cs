@@ -1,0 +1,118 @@
+using System.Reflection;
+using Fleet.Protos.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Fleet.Agent.State;
+
+/// <summary>
+/// The agent's own mutable facts (link state, fencing, epochs), shared by the link client, the APIs and
+/// the role checks. Each read returns a consistent copy.
+/// </summary>
+public sealed class AgentState
+{
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly AggregatorLink _link;
+
+    public AgentState(TimeProvider time, bool linkConfigured, string linkAddress)
+    {
+        _time = time;
+        StartedAt = time.GetUtcNow();
+        _link = new AggregatorLink
+        {
+            State = linkConfigured ? LinkState.Connecting : LinkState.Disabled,
+            Address = linkAddress,
+            StateSince = Timestamp.FromDateTimeOffset(StartedAt),
+        };
+    }
+
+    /// <summary>Random per process start; scopes report sequence numbers.</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
+    public DateTimeOffset StartedAt { get; }
+
+    public static string Version { get; } =
+        typeof(AgentState).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    public bool Fenced { get; private set; }
+
+    public ulong HighestEpochSeen { get; private set; }
+
+    public long LinkReconnects { get; private set; }
+
+    public AggregatorLink Link
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _link.Clone();
+            }
+        }
+    }
+
+    public void SetLinkState(LinkState state, string? error = null, string? aggregatorId = null)
+    {
+        lock (_lock)
+        {
+            if (_link.State != state)
+            {
+                _link.StateSince = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+                if (state == LinkState.Connected && _link.AggregatorId.Length > 0)
+                {
+                    LinkReconnects++;
+                }
+            }
+
+            _link.State = state;
+            if (error is not null)
+            {
+                _link.LastError = error;
+            }
+
+            if (aggregatorId is not null)
+            {
+                _link.AggregatorId = aggregatorId;
+            }
+        }
+    }
+
+    public void SetLinkAddress(string address)
+    {
+        lock (_lock)
+        {
+            _link.Address = address;
+        }
+    }
+
+    public void RecordReportSent(ulong sequence)
+    {
+        lock (_lock)
+        {
+            _link.LastReportSequence = sequence;
+        }
+    }
+
+    public void SetFenced(bool fenced)
+    {
+        lock (_lock)
+        {
+            Fenced = fenced;
+        }
+    }
+
+    /// <summary>Raises the highest epoch seen; returns false (and changes nothing) for an older epoch.</summary>
+    public bool ObserveEpoch(ulong epoch)
+    {
+        lock (_lock)
+        {
+            if (epoch < HighestEpochSeen)
+            {
+                return false;
+            }
+
+            HighestEpochSeen = epoch;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Fleet.Aggregator.State;
+using Fleet.Protos.V1;
+using Fleet.Rpc;
+using Google.Protobuf;
+
+namespace Fleet.Aggregator.Api;
+
+/// <summary>
+/// The FleetService data as JSON under /api/v1 for dashboards and scripts. Bodies use the protobuf JSON
+/// mapping (lowerCamelCase fields, enum names), the same shapes grpcurl prints.
+/// </summary>
+internal static class HttpApi
+{
+    private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(false));
+
+    public static void MapHttpApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/v1");
+        api.MapGet("/clusters", (FleetReader reader) =>
+        {
+            var response = new ListClustersResponse();
+            response.Clusters.AddRange(reader.ListClusters());
+            return Message(response);
+        });
+        api.MapGet("/clusters/{cluster}", (string cluster, FleetReader reader) =>
+            reader.GetCluster(cluster) is { } found ? Message(found) : Problem(StatusCodes.Status404NotFound, $"no cluster '{cluster}' in this region"));
+        api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetReader reader) =>
+            reader.GetNode(cluster, node) is { } found ? Message(found) : Problem(StatusCodes.Status404NotFound, $"no node '{node}' in cluster '{cluster}'"));
+        api.MapGet("/alerts", async (HttpContext context, FleetApi fleet) =>
+        {
+            var query = context.Request.Query;
+            var request = new ListAlertsRequest
+            {
+                Cluster = query["cluster"].ToString(),
+                Node = query["node"].ToString(),
+                State = ParseEnum<AlertState>(query["state"], "ALERT_STATE_"),
+                MinSeverity = ParseEnum<Severity>(query["min_severity"], "SEVERITY_"),
+            };
+            return await Run(() => fleet.QueryAlertsAsync(request, context.RequestAborted));
+        });
+        api.MapGet("/events", async (HttpContext context, FleetApi fleet) =>
+        {
+            var query = context.Request.Query;
+            var request = new ListEventsRequest
+            {
+                Cluster = query["cluster"].ToString(),
+                Node = query["node"].ToString(),
+                Kind = ParseEnum<EventKind>(query["kind"], "EVENT_KIND_"),
+                PageToken = query["page_token"].ToString(),
+            };
+            if (query.TryGetValue("limit", out var limit) && uint.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedLimit))
+            {
+                request.Limit = parsedLimit;
+            }
+
+            if (query.TryGetValue("since", out var since) && DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedSince))
+            {
+                request.Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(parsedSince);
+            }
+
+            return await Run(() => fleet.QueryEventsAsync(request, context.RequestAborted));
+        });
+        api.MapGet("/watch", ServerSentEvents.StreamAsync);
+    }
+
+    public static IResult Message(IMessage message) => Results.Text(Json.Format(message), "application/json");
+
+    public static string Format(IMessage message) => Json.Format(message);
+
+    private static async Task<IResult> Run<T>(Func<Task<T>> query)
+        where T : IMessage
+    {
+        try
+        {
+            return Message(await query());
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound)
+        {
+            return Problem(ex.StatusCode == StatusCode.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, ex.Status.Detail);
+        }
+    }
+
+    private static IResult Problem(int status, string detail) => Results.Json(new ProblemBody(detail), HttpApiJsonContext.Default.ProblemBody, statusCode: status);
+
+    /// <summary>Accepts "FIRING", "firing" or "ALERT_STATE_FIRING"; anything else means "no filter".</summary>
+    private static TEnum ParseEnum<TEnum>(string? value, string prefix)
+        where TEnum : struct, Enum
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return default;
+        }
+
+        var name = value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? value[prefix.Length..] : value;
+        return Enum.TryParse<TEnum>(name.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var parsed) ? parsed : default;
+    }
+}
+
+internal sealed record ProblemBody(string Error);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(ProblemBody))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class HttpApiJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using Fleet.Aggregator.State;
+using Fleet.Protos.V1;
+using Fleet.Rpc;
+
+namespace Fleet.Aggregator.Ingest;
+
+/// <summary>The open link streams, by node: how commands reach agents.</summary>
+public sealed class AgentSessions
+{
+    private readonly ConcurrentDictionary<NodeKey, AgentSession> _sessions = new();
+
+    public AgentSession? Get(NodeKey key) => _sessions.GetValueOrDefault(key);
+
+    internal void Set(AgentSession session) => _sessions[session.Key] = session;
+
+    internal void Remove(AgentSession session) => _sessions.TryRemove(new KeyValuePair<NodeKey, AgentSession>(session.Key, session));
+}
+
+/// <summary>One admitted agent's stream; writes are serialised.</summary>
+public sealed class AgentSession(NodeKey key, long id, IServerStreamWriter<AggregatorCommand> writer, CancellationToken streamToken)
+{
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public NodeKey Key { get; } = key;
+
+    public long Id { get; } = id;
+
+    public async Task SendAsync(AggregatorCommand command, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, streamToken);
+        await _writeLock.WaitAsync(linked.Token);
+        try
+        {
+            await writer.WriteAsync(command, linked.Token);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using Fleet.Aggregator.Ingest;
+using Fleet.Aggregator.State;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Fleet.Aggregator.Monitoring;
+
+internal static class MonitoringServiceCollectionExtensions
+{
+    /// <summary>Registers the monitor once under each role it plays, plus the event recorder.</summary>
+    public static IServiceCollection AddFleetMonitoring(this IServiceCollection services)
+    {
+        services.TryAddSingleton<EventRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventRecorder>());
+        services.TryAddSingleton<FleetMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<FleetMonitor>());
+        services.TryAddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FleetMonitor>());
+        services.TryAddSingleton<IAlertView>(sp => sp.GetRequiredService<FleetMonitor>());
+        services.TryAddSingleton<IEpochView>(sp => sp.GetRequiredService<FleetMonitor>());
+        services.TryAddSingleton(sp =>
+        {
+            var reader = ActivatorUtilities.CreateInstance<FleetReader>(sp);
+            sp.GetRequiredService<FleetMonitor>().Attach(reader);
+            return reader;
+        });
+        return services;
+    }
+}

@@ -1,0 +1,36 @@
+namespace Fleet.LocalFleet;
+
+/// <summary>Shape of the local fleet. Ports are fixed by default so the printed commands stay the same.</summary>
+public sealed record LocalFleetOptions
+{
+    public string Region { get; init; } = "local";
+
+    public string Cluster { get; init; } = "demo";
+
+    public int Replicas { get; init; } = 2;
+
+    /// <summary>synchronous_standby_names = FIRST 1 (node1, ...): no acknowledged commit is lost on failover.</summary>
+    public bool Synchronous { get; init; }
+
+    public int AggregatorGrpcPort { get; init; } = 7300;
+
+    public int AggregatorHttpPort { get; init; } = 8080;
+
+    /// <summary>Agent i serves AgentService on this port + i.</summary>
+    public int AgentGrpcBasePort { get; init; } = 7400;
+
+    /// <summary>Agent i serves /metrics and role checks on this port + i.</summary>
+    public int AgentHttpBasePort { get; init; } = 8008;
+
+    /// <summary>Where the aggregator keeps its SQLite store; a temporary directory when null.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Log level of the in-process agents and aggregator.</summary>
+    public string LogLevel { get; init; } = "Warning";
+
+    /// <summary>Extra configuration for every agent (e.g. Collection:Interval).</summary>
+    public IReadOnlyDictionary<string, string?> AgentSettings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Extra configuration for the aggregator (e.g. Alerts:...).</summary>
+    public IReadOnlyDictionary<string, string?> AggregatorSettings { get; init; } = new Dictionary<string, string?>();
+}

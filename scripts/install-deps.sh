@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what Fleet's tests and local fleet need, only where it is missing:
+#   apt:  PostgreSQL server binaries, python3-grpcio + python3-protobuf (interop peer),
+#         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks)
+#   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
+#   dotnet: NuGet restore of the solution
+# Safe to run repeatedly; prints what it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+    log "need root (or sudo) to run: $*"; return 1; fi
+}
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+/usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || missing+=(python3-grpcio python3-protobuf)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fi
+if [ "${FLEET_WITH_BENCH_DEPS:-0}" = 1 ]; then
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 || [ -x /usr/bin/prometheus-postgres-exporter ] || missing+=(prometheus-postgres-exporter)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt packages missing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts the packaged services on install; Fleet starts its own instances on free ports.
+  for svc in postgresql prometheus prometheus-postgres-exporter; do
+    if command -v systemctl >/dev/null 2>&1; then as_root systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+    if command -v service >/dev/null 2>&1; then as_root service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
+else
+  log "apt packages: all present"
+fi
+
+node_dir=tests/interop/node
+stamp="$node_dir/node_modules/.fleet-lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+  log "npm ci in $node_dir"
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$node_dir/package-lock.json" "$stamp"
+else
+  log "npm packages: up to date"
+fi
+
+log "dotnet restore"
+dotnet restore Fleet.sln --nologo -v quiet

@@ -1,0 +1,169 @@
+using Fleet.Aggregator.Health;
+using Fleet.Protos.V1;
+using Google.Protobuf.WellKnownTypes;
+using static Fleet.Aggregator.Tests.Health.HealthTestData;
+
+namespace Fleet.Aggregator.Tests.Health;
+
+/// <summary>The rules that test a state rather than a threshold.</summary>
+public class StateRuleTests
+{
+    [Theory]
+    [InlineData(PostgresState.Up, ConditionState.Clear)]
+    [InlineData(PostgresState.Down, ConditionState.Holds)]
+    [InlineData(PostgresState.Starting, ConditionState.Holds)]
+    [InlineData(PostgresState.Stopping, ConditionState.Holds)]
+    [InlineData(PostgresState.Unreachable, ConditionState.Holds)]
+    public void Evaluate_PostgresState_PostgresDownHoldsUnlessUp(PostgresState state, ConditionState expected)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.PostgresState = state;
+        snapshot.PostgresError = state == PostgresState.Up ? string.Empty : "connection refused";
+
+        var observation = Assert.Single(Observe("postgres_down", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(expected, observation.State);
+    }
+
+    [Fact]
+    public void Describe_PostgresDown_IncludesError()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.PostgresState = PostgresState.Down;
+        snapshot.PostgresError = "connection refused";
+        var observation = Assert.Single(Observe("postgres_down", Input(snapshot, T0), T0)!);
+
+        Assert.Equal("Postgres is down: connection refused", Rule("postgres_down").Describe(observation));
+    }
+
+    [Fact]
+    public void Evaluate_PostgresStateNotCollectedYet_NoData()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.PostgresState = PostgresState.Unspecified;
+
+        Assert.Null(Observe("postgres_down", Input(snapshot, T0), T0));
+        Assert.Null(Observe("postgres_down", Input(null, T0), T0));
+    }
+
+    [Theory]
+    [InlineData("streaming", false)]
+    [InlineData("waiting", true)]
+    [InlineData("starting", true)]
+    [InlineData(null, true)]
+    public void Evaluate_ReplicaWalReceiver_NotStreamingHoldsUnlessStreaming(string? status, bool holds)
+    {
+        var snapshot = HealthyReplica();
+        snapshot.Replica.WalReceiver = status is null ? null : new NodeSnapshot.Types.WalReceiver { Status = status };
+
+        var observation = Assert.Single(Observe("replica_not_streaming", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+    }
+
+    [Fact]
+    public void Evaluate_PrimaryNode_ReplicaNotStreamingClear()
+    {
+        var observation = Assert.Single(Observe("replica_not_streaming", Input(HealthyPrimary(), T0), T0)!);
+
+        Assert.Equal(ConditionState.Clear, observation.State);
+    }
+
+    [Theory]
+    [InlineData(-60, true)] // last failure a minute after the last success
+    [InlineData(60, false)] // last success a minute after the last failure
+    [InlineData(null, true)] // never archived, but failed
+    public void Evaluate_ArchiverFailureTimes_FailingWhenFailureIsNewest(int? successOffsetSeconds, bool holds)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Archiver.FailedCount = 3;
+        snapshot.Archiver.LastFailedWal = "000000010000000000000002";
+        snapshot.Archiver.LastFailedTime = Timestamp.FromDateTimeOffset(T0);
+        snapshot.Archiver.LastArchivedTime = successOffsetSeconds is { } offset ? Timestamp.FromDateTimeOffset(T0.AddSeconds(offset)) : null;
+
+        var observation = Assert.Single(Observe("archive_failing", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+        Assert.Equal(3, observation.Value);
+    }
+
+    [Fact]
+    public void Evaluate_ReplicaWithArchiveModeOn_ArchiveRulesClear()
+    {
+        var snapshot = HealthyReplica();
+        snapshot.Archiver = new NodeSnapshot.Types.Archiver { ArchiveMode = "on", LastFailedTime = Timestamp.FromDateTimeOffset(T0) };
+
+        Assert.Equal(ConditionState.Clear, Assert.Single(Observe("archive_failing", Input(snapshot, T0), T0)!).State);
+        Assert.Equal(ConditionState.Clear, Assert.Single(Observe("rpo_exposure_high", Input(snapshot, T0), T0, new NodeHistory())!).State);
+    }
+
+    [Theory]
+    [InlineData(ArchiveVerdict.Ok, false, false)]
+    [InlineData(ArchiveVerdict.Warning, false, true)]
+    [InlineData(ArchiveVerdict.Failure, true, false)]
+    public void Evaluate_ArchiveVerdict_MatchingRuleHolds(ArchiveVerdict verdict, bool failureHolds, bool warningHolds)
+    {
+        var archive = ArchiveOk();
+        archive.Verdict = verdict;
+        archive.FirstProblem = new Finding { Code = "wal_gap", Message = "segment 000000010000000000000003 missing" };
+        var input = Input(HealthyPrimary(), T0, archive: archive);
+
+        var failure = Assert.Single(Observe("archive_verification_failure", input, T0)!);
+        var warning = Assert.Single(Observe("archive_verification_warning", input, T0)!);
+
+        Assert.Equal(failureHolds ? ConditionState.Holds : ConditionState.Clear, failure.State);
+        Assert.Equal(warningHolds ? ConditionState.Holds : ConditionState.Clear, warning.State);
+    }
+
+    [Fact]
+    public void Describe_ArchiveVerificationFailure_CarriesFirstProblem()
+    {
+        var archive = ArchiveOk();
+        archive.Verdict = ArchiveVerdict.Failure;
+        archive.FirstProblem = new Finding { Code = "wal_gap", Message = "segment 000000010000000000000003 missing" };
+        var observation = Assert.Single(Observe("archive_verification_failure", Input(HealthyPrimary(), T0, archive: archive), T0)!);
+
+        Assert.Equal(
+            "archive verification FAILURE: wal_gap: segment 000000010000000000000003 missing",
+            Rule("archive_verification_failure").Describe(observation));
+    }
+
+    [Theory]
+    [InlineData("kr-central", null, false)]
+    [InlineData("KR-CENTRAL", null, false)]
+    [InlineData("us-east", null, true)]
+    [InlineData("", null, false)]
+    [InlineData("", "archive_out_of_region", true)]
+    public void Evaluate_ArchiveRegion_OutOfRegionWhenForeign(string archiveRegion, string? findingCode, bool holds)
+    {
+        var archive = ArchiveOk();
+        archive.ArchiveRegion = archiveRegion;
+        if (findingCode is not null)
+        {
+            archive.Findings.Add(new Finding { Severity = Severity.Critical, Code = findingCode });
+        }
+
+        var observation = Assert.Single(Observe("archive_out_of_region", Input(HealthyPrimary(), T0, archive: archive), T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+    }
+
+    [Fact]
+    public void Evaluate_NoArchiveStatus_ArchiveStatusRulesHaveNoData()
+    {
+        var input = Input(HealthyPrimary(), T0);
+
+        Assert.Null(Observe("archive_verification_failure", input, T0));
+        Assert.Null(Observe("archive_verification_warning", input, T0));
+        Assert.Null(Observe("archive_out_of_region", input, T0));
+    }
+
+    [Fact]
+    public void Describe_AgentSilentOnClosedStream_SaysSo()
+    {
+        var input = Input(HealthyPrimary(), T0, connected: false);
+        var observation = Assert.Single(Observe("agent_silent", input, T0.AddSeconds(42))!);
+
+        Assert.Equal("no report from the agent for 42 s > 15 s (stream closed)", Rule("agent_silent").Describe(observation));
+    }
+}

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Fleet.Aggregator.Store;
+using Fleet.Protos.V1;
+using Fleet.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
+using static Fleet.Aggregator.Tests.Store.EventStoreTests;
+
+namespace Fleet.Aggregator.Tests.Store;
+
+public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private TempStore temp = null!;
+
+    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+
+    public async Task DisposeAsync() => await temp.DisposeAsync();
+
+    private static long Synchronous(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA synchronous";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public async Task DurableWrites_CommitWithSynchronousFull_OthersWithNormal()
+    {
+        // synchronous: 1 = NORMAL (WAL synced at checkpoints), 2 = FULL (WAL synced at every commit).
+        Assert.Equal(2L, await temp.Store.WriteAsync(durable: true, Synchronous, CancellationToken.None).DefaultTimeout());
+        Assert.Equal(1L, await temp.Store.WriteAsync(durable: false, Synchronous, CancellationToken.None).DefaultTimeout());
+        await temp.Store.TryAdvanceEpochAsync("orders", 0, 1, CancellationToken.None).DefaultTimeout();
+        Assert.Equal(1L, await temp.Store.WriteAsync(durable: false, Synchronous, CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task FailedWrite_RollsBackAndLeavesTheStoreUsable()
+    {
+        await Assert.ThrowsAsync<InvalidOperationException>(() => temp.Store.WriteAsync<int>(durable: true, (connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO epochs (cluster, epoch, updated_ms) VALUES ('orders', 5, 0)";
+            command.ExecuteNonQuery();
+            throw new InvalidOperationException("boom");
+        }, CancellationToken.None)).DefaultTimeout();
+
+        Assert.Equal(0UL, await temp.Store.GetEpochAsync("orders", CancellationToken.None).DefaultTimeout());
+        Assert.True((await temp.Store.TryAdvanceEpochAsync("orders", 0, 1, CancellationToken.None).DefaultTimeout()).Succeeded);
+        Assert.Equal(1L, await temp.Store.WriteAsync(durable: false, Synchronous, CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Dispose_CheckpointsTheWalIntoTheDatabaseFile()
+    {
+        await temp.Store.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), CancellationToken.None).DefaultTimeout();
+        await temp.Store.QueryEventsAsync(new EventQuery(), CancellationToken.None).DefaultTimeout();
+        Assert.True(File.Exists(temp.Path + "-wal"));
+
+        await temp.Store.DisposeAsync();
+
+        // What docs/store.md promises for offline backups: the .db file alone is the whole store.
+        Assert.False(File.Exists(temp.Path + "-wal"));
+        Assert.False(File.Exists(temp.Path + "-shm"));
+    }
+
+    [Fact]
+    public async Task CanceledToken_ThrowsWithoutWriting()
+    {
+        using var canceled = new CancellationTokenSource();
+        await canceled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.Store.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), canceled.Token)).DefaultTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.Store.TryAdvanceEpochAsync("a", 0, 1, canceled.Token)).DefaultTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.Store.QueryEventsAsync(new EventQuery(), canceled.Token)).DefaultTimeout();
+
+        Assert.Equal(0UL, await temp.Store.GetLastEventIdAsync(CancellationToken.None).DefaultTimeout());
+        Assert.Equal(0UL, await temp.Store.GetEpochAsync("a", CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task UseBeforeInitialize_OrAfterDispose_FailsClearly()
+    {
+        var options = new StoreOptions { Path = Path.Combine(temp.Directory, "other.db") };
+        var store = new SqliteFleetStore(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteFleetStore>.Instance, TimeProvider.System);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetEpochAsync("a", CancellationToken.None)).DefaultTimeout();
+        Assert.Contains("InitializeAsync", error.Message, StringComparison.Ordinal);
+
+        await store.InitializeAsync(CancellationToken.None).DefaultTimeout();
+        await store.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetEpochAsync("a", CancellationToken.None)).DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task ReadsRunWhileABatchIsBeingWritten()
+    {
+        var batch = Enumerable.Range(0, 5_000).Select(i => NewEvent("a", "n", EventKind.Command, T0.AddMilliseconds(i))).ToList();
+        var writing = Task.Run(() => temp.Store.AppendEventsAsync(batch, CancellationToken.None));
+        do
+        {
+            // A reader sees the last committed state: none of the batch, or all of it.
+            var seen = await temp.Store.GetLastEventIdAsync(CancellationToken.None).DefaultTimeout();
+            Assert.True(seen is 0 or 5_000, $"saw a partial batch: last ID {seen}");
+            await Task.Delay(5);
+        }
+        while (!writing.IsCompleted);
+
+        await writing.DefaultTimeout();
+        Assert.Equal(5_000UL, await temp.Store.GetLastEventIdAsync(CancellationToken.None).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Throughput_SingleAndBatchedAppends_AreWellAboveBurstRates()
+    {
+        // Bursts of hundreds of events per second must not queue up: bound loosely so slow CI passes.
+        var single = Stopwatch.StartNew();
+        for (var i = 0; i < 500; i++)
+        {
+            await temp.Store.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), CancellationToken.None).DefaultTimeout();
+        }
+
+        single.Stop();
+        var batched = Stopwatch.StartNew();
+        for (var i = 0; i < 100; i++)
+        {
+            await temp.Store.AppendEventsAsync(Enumerable.Range(0, 100).Select(_ => NewEvent("a", "n", EventKind.Command, T0)).ToList(), CancellationToken.None).DefaultTimeout();
+        }
+
+        batched.Stop();
+        output.WriteLine($"500 single appends: {single.Elapsed.TotalMilliseconds:F0} ms; 100 batches of 100: {batched.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.True(single.Elapsed < TimeSpan.FromSeconds(5), $"500 single appends took {single.Elapsed}");
+        Assert.True(batched.Elapsed < TimeSpan.FromSeconds(5), $"10,000 batched appends took {batched.Elapsed}");
+    }
+}
