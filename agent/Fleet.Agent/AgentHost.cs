@@ -1,3 +1,4 @@
+using Fleet.Agent.Actions;
 using Fleet.Agent.Api;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
@@ -40,9 +41,17 @@ public static class AgentHost
         builder.Services.AddSingleton<IValidateOptions<AgentOptions>, AgentOptionsValidator>();
         builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton(time ?? TimeProvider.System);
+        // Without a state directory the highest epoch is kept in memory only (development without a data directory).
+        var stateDirectory = options.Node.ResolveStateDirectory(options.Postgres.DataDirectory);
+        var epochs = stateDirectory is null ? null : new EpochStore(stateDirectory);
         builder.Services.AddSingleton(sp => new AgentState(
-            sp.GetRequiredService<TimeProvider>(), options.Aggregator.Endpoints.Count > 0, string.Join(',', options.Aggregator.Endpoints)));
+            sp.GetRequiredService<TimeProvider>(), options.Aggregator.Endpoints.Count > 0, string.Join(',', options.Aggregator.Endpoints), epochs));
+        builder.Services.AddSingleton<LeaseClock>();
+        builder.Services.AddSingleton<PgToolRunner>();
+        builder.Services.AddSingleton<PostgresActions>();
+        builder.Services.AddHostedService<SelfFencingLoop>();
         builder.Services.AddPostgresCollection();
+        builder.Services.AddArchiveVerification(builder.Configuration);
         builder.Services.AddSingleton<AgentCommandDispatcher>();
         builder.Services.AddHostedService<LinkClient>();
         builder.Services.AddSingleton<AgentApi>();

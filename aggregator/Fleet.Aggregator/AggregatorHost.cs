@@ -1,6 +1,7 @@
 using Fleet.Aggregator.Api;
 using Fleet.Aggregator.Configuration;
 using Fleet.Aggregator.Dashboard;
+using Fleet.Aggregator.Failover;
 using Fleet.Aggregator.Health;
 using Fleet.Aggregator.Ingest;
 using Fleet.Aggregator.Metrics;
@@ -46,6 +47,7 @@ public static class AggregatorHost
         services.AddSingleton<AgentSessions>();
         services.AddSingleton<IngestCounters>();
         services.AddFleetMonitoring();
+        services.AddFailover(builder.Configuration);
         services.AddSingleton<AgentLinkService>();
         services.AddSingleton<FleetApi>();
 

@@ -39,6 +39,18 @@ public sealed class NodeOptions
 
     /// <summary>Higher is preferred among equally caught-up candidates (0..1000).</summary>
     public int CandidatePriority { get; set; } = 100;
+
+    /// <summary>
+    /// Where the agent keeps what must survive restarts (the highest epoch seen). Empty means
+    /// "fleet-agent-&lt;node&gt;" beside Postgres:DataDirectory.
+    /// </summary>
+    public string StateDirectory { get; set; } = string.Empty;
+
+    /// <summary>The state directory in effect; null when neither it nor a data directory is configured.</summary>
+    public string? ResolveStateDirectory(string? dataDirectory) =>
+        StateDirectory.Length > 0 ? StateDirectory
+        : dataDirectory is { Length: > 0 } ? Path.Combine(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(dataDirectory)) ?? "/", $"fleet-agent-{Name}")
+        : null;
 }
 
 /// <summary>How the agent reaches its local PostgreSQL.</summary>

@@ -1,3 +1,4 @@
+using Fleet.Agent.Actions;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
@@ -18,6 +19,7 @@ internal sealed class LinkClient(
     SnapshotBoard board,
     AgentState state,
     AgentCommandDispatcher dispatcher,
+    LeaseClock lease,
     TimeProvider time,
     ILogger<LinkClient> logger) : BackgroundService
 {
@@ -45,7 +47,7 @@ internal sealed class LinkClient(
             try
             {
                 using var channel = GrpcChannel.ForAddress(endpoint, channelOptions);
-                var session = new LinkSession(config, board, state, dispatcher, logger);
+                var session = new LinkSession(config, board, state, dispatcher, lease, time, logger);
                 session.Welcomed += backoff.Reset;
                 await session.RunAsync(channel, stoppingToken);
             }

@@ -1,10 +1,10 @@
+using Fleet.Agent.Actions;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
 using Fleet.Rpc;
 using Fleet.Rpc.Client;
-using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Agent.Link;
 
@@ -17,11 +17,14 @@ internal sealed class LinkSession(
     SnapshotBoard board,
     AgentState state,
     AgentCommandDispatcher dispatcher,
+    LeaseClock lease,
+    TimeProvider time,
     ILogger logger)
 {
     private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private ulong _sequence;
+    private long _archiveReported;
 
     /// <summary>Raised once the aggregator has welcomed the agent (the caller resets its backoff).</summary>
     public event Action? Welcomed;
@@ -91,6 +94,13 @@ internal sealed class LinkSession(
             HighestEpochSeen = state.HighestEpochSeen,
             Fenced = state.Fenced,
         };
+        if (dispatcher.ArchiveStatuses?.Latest is ( > 0, { } archive) latest && Interlocked.Exchange(ref _archiveReported, latest.Sequence) != latest.Sequence)
+        {
+            report.Archive = archive;
+        }
+
+        // The lease a grant of this report gives runs from now: before the aggregator sees the report.
+        lease.ReportSent(sequence, LeaseClock.Now(time));
         await SendAsync(requests, new AgentMessage { Report = report }, cancellationToken);
         state.RecordReportSent(sequence);
         return sequence;
@@ -101,14 +111,34 @@ internal sealed class LinkSession(
         while (await call.ResponseStream.MoveNext(cancellationToken))
         {
             var command = call.ResponseStream.Current;
+            if (AgentCommandDispatcher.IsQuick(command))
+            {
+                await RunCommandAsync(call, command, cancellationToken);
+            }
+            else
+            {
+                // Long actions (promote, rejoin) run off the loop so lease grants keep flowing meanwhile.
+                _ = RunCommandAsync(call, command, cancellationToken);
+            }
+        }
+
+        throw new InvalidOperationException("The aggregator closed the link.");
+    }
+
+    private async Task RunCommandAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorCommand> call, AggregatorCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
             var result = await dispatcher.HandleAsync(command, snapshot => SendReportAsync(call.RequestStream, snapshot, cancellationToken), cancellationToken);
             if (result is not null)
             {
                 await SendAsync(call.RequestStream, new AgentMessage { CommandResult = result }, cancellationToken);
             }
         }
-
-        throw new InvalidOperationException("The aggregator closed the link.");
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+        {
+            // The stream ended; the aggregator sees the command unanswered and decides again.
+        }
     }
 
     private AgentHello BuildHello()
@@ -150,51 +180,5 @@ internal sealed class LinkSession(
         {
             _writeLock.Release();
         }
-    }
-}
-
-/// <summary>Routes aggregator commands to the agent's capabilities; answers the rest "unsupported".</summary>
-internal sealed class AgentCommandDispatcher(ISnapshotRefresher refresher, AgentState state, TimeProvider time)
-{
-    /// <summary>Commands this agent version executes; others get COMMAND_OUTCOME_UNSUPPORTED.</summary>
-    public static readonly string[] Capabilities = ["collect_now"];
-
-    /// <summary>Runs a command; returns the result to send, or null for commands that need none (Welcome).</summary>
-    public async Task<CommandResult?> HandleAsync(AggregatorCommand command, Func<NodeSnapshot, Task<ulong>> report, CancellationToken cancellationToken)
-    {
-        var started = time.GetUtcNow();
-        var result = new CommandResult { CommandId = command.CommandId, Epoch = command.Epoch, StartedAt = Timestamp.FromDateTimeOffset(started) };
-        if (command.Epoch > 0 && !state.ObserveEpoch(command.Epoch))
-        {
-            result.Outcome = CommandOutcome.RefusedStaleEpoch;
-            result.Epoch = state.HighestEpochSeen;
-            result.Message = $"epoch {command.Epoch} is older than {state.HighestEpochSeen}";
-            return Finish(result, started);
-        }
-
-        switch (command.CommandCase)
-        {
-            case AggregatorCommand.CommandOneofCase.Welcome:
-            case AggregatorCommand.CommandOneofCase.LeaseGrant:
-                return null;
-            case AggregatorCommand.CommandOneofCase.CollectNow:
-                var snapshot = await refresher.CollectNowAsync(cancellationToken);
-                result.ReportSequence = await report(snapshot);
-                result.Outcome = CommandOutcome.Succeeded;
-                result.Message = "collected";
-                return Finish(result, started);
-            default:
-                result.Outcome = CommandOutcome.Unsupported;
-                result.Message = $"this agent ({AgentState.Version}) does not support {command.CommandCase}";
-                return Finish(result, started);
-        }
-    }
-
-    private CommandResult Finish(CommandResult result, DateTimeOffset started)
-    {
-        var finished = time.GetUtcNow();
-        result.FinishedAt = Timestamp.FromDateTimeOffset(finished);
-        result.DurationMs = (ulong)Math.Max(0, (finished - started).TotalMilliseconds);
-        return result;
     }
 }

@@ -14,9 +14,13 @@ public sealed class AgentState
     private readonly TimeProvider _time;
     private readonly AggregatorLink _link;
 
-    public AgentState(TimeProvider time, bool linkConfigured, string linkAddress)
+    private readonly Actions.EpochStore? _epochs;
+
+    public AgentState(TimeProvider time, bool linkConfigured, string linkAddress, Actions.EpochStore? epochs = null)
     {
         _time = time;
+        _epochs = epochs;
+        HighestEpochSeen = epochs?.Highest ?? 0;
         StartedAt = time.GetUtcNow();
         _link = new AggregatorLink
         {
@@ -93,20 +97,30 @@ public sealed class AgentState
         }
     }
 
-    public void SetFenced(bool fenced)
+    /// <summary>
+    /// Postgres must stay down: it was fenced by stopping it, or its postmaster died while it was primary.
+    /// If something restarts it anyway, the agent stops it again. Cleared by Promote and Rejoin.
+    /// </summary>
+    public bool KeepDown { get; private set; }
+
+    public void SetFenced(bool fenced, bool keepDown = false)
     {
         lock (_lock)
         {
             Fenced = fenced;
+            KeepDown = fenced && keepDown;
         }
     }
 
-    /// <summary>Raises the highest epoch seen; returns false (and changes nothing) for an older epoch.</summary>
+    /// <summary>
+    /// Raises the highest epoch seen, persisting it first when a store is configured; returns false (and
+    /// changes nothing) for an older epoch.
+    /// </summary>
     public bool ObserveEpoch(ulong epoch)
     {
         lock (_lock)
         {
-            if (epoch < HighestEpochSeen)
+            if (epoch < HighestEpochSeen || (_epochs is not null && !_epochs.Observe(epoch)))
             {
                 return false;
             }

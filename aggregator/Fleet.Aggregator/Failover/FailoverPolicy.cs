@@ -50,7 +50,9 @@ public static class FailoverPolicy
             return new FailoverVerdict(FailoverAction.Refuse, null, reasons, []);
         }
 
-        if (unhealthyFor < options.FailoverTimeout)
+        // The old primary's agent positively confirmed Postgres is down and will not be restarted by it:
+        // there is no blip to ride out, so neither the timeout nor the lease is waited for.
+        if (unhealthyFor < options.FailoverTimeout && !primary.ConfirmedDownAndFenced)
         {
             reasons.Add($"waiting for the failover timeout ({Seconds(options.FailoverTimeout)})");
             return new FailoverVerdict(FailoverAction.Wait, null, reasons, []);

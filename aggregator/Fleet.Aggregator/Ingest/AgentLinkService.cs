@@ -18,11 +18,13 @@ internal sealed class AgentLinkService(
     FleetState fleet,
     AgentSessions sessions,
     IngestCounters counters,
-    ILinkObserver observer,
+    IEnumerable<ILinkObserver> observerList,
     TimeProvider time,
     ILogger<AgentLinkService> logger)
 {
     private const int MaxIdentityLength = 128;
+
+    private readonly ILinkObserver[] _observers = [.. observerList];
 
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
         LinkReflection.Descriptor.Services.Single(s => s.Name == "AgentLink");
@@ -41,7 +43,7 @@ internal sealed class AgentLinkService(
         {
             counters.RegionRefused();
             IngestLog.RefusedRegion(logger, context.Peer, admission.Reason);
-            await observer.AgentRefusedAsync(hello.Identity, context.Peer, admission.Reason);
+            await NotifyRefusedAsync(hello.Identity, context.Peer, admission.Reason);
             throw new RpcException(StatusCode.PermissionDenied, admission.Reason);
         }
 
@@ -53,7 +55,7 @@ internal sealed class AgentLinkService(
             counters.DuplicateRefused();
             IngestLog.RefusedDuplicate(logger, key.Node, key.Cluster, context.Peer, registration.Record.Peer);
             var reason = $"node {key} is already connected from {registration.Record.Peer} (another agent process claims the same identity)";
-            await observer.AgentRefusedAsync(hello.Identity, context.Peer, reason);
+            await NotifyRefusedAsync(hello.Identity, context.Peer, reason);
             throw new RpcException(StatusCode.AlreadyExists, reason);
         }
 
@@ -119,16 +121,32 @@ internal sealed class AgentLinkService(
                     counters.Report();
                     var record = fleet.ApplyReport(session.Key, session.Id, message.Report, time.GetUtcNow())
                         ?? throw new RpcException(StatusCode.Aborted, $"node {session.Key} is now served by a newer connection");
-                    observer.ReportApplied(record);
+                    foreach (var observer in _observers)
+                    {
+                        observer.ReportApplied(record);
+                    }
+
                     break;
                 case AgentMessage.BodyOneofCase.CommandResult:
-                    await observer.CommandResultAsync(session.Key, message.CommandResult);
+                    foreach (var observer in _observers)
+                    {
+                        await observer.CommandResultAsync(session.Key, message.CommandResult);
+                    }
+
                     break;
                 case AgentMessage.BodyOneofCase.Hello:
                     throw Malformed(context, StatusCode.InvalidArgument, "hello sent twice on one stream");
                 default:
                     throw Malformed(context, StatusCode.InvalidArgument, "empty message (no body set)");
             }
+        }
+    }
+
+    private async Task NotifyRefusedAsync(NodeIdentity? identity, string peer, string reason)
+    {
+        foreach (var observer in _observers)
+        {
+            await observer.AgentRefusedAsync(identity, peer, reason);
         }
     }
 

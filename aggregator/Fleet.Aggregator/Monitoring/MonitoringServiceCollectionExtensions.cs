@@ -13,7 +13,7 @@ internal static class MonitoringServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<EventRecorder>());
         services.TryAddSingleton<FleetMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetMonitor>());
-        services.TryAddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FleetMonitor>());
+        services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FleetMonitor>());
         services.TryAddSingleton<IAlertView>(sp => sp.GetRequiredService<FleetMonitor>());
         services.TryAddSingleton<IEpochView>(sp => sp.GetRequiredService<FleetMonitor>());
         services.TryAddSingleton(sp =>

@@ -1,0 +1,103 @@
+namespace Fleet.Agent.Actions;
+
+/// <summary>
+/// The primary lease as the agent sees it. Pure: time is passed in (monotonic, from a TimeProvider).
+/// A grant answers a report; the lease runs from when that report was SENT, which is earlier than when
+/// the aggregator granted it, so the agent's lease always ends before the aggregator believes it does.
+/// </summary>
+public sealed class LeaseClock
+{
+    private const int RememberedReports = 64;
+    private readonly Dictionary<ulong, TimeSpan> _sentAt = [];
+    private readonly Queue<ulong> _order = new();
+
+    /// <summary>End of the current lease on the monotonic clock; null when no lease was ever granted.</summary>
+    public TimeSpan? ExpiresAt { get; private set; }
+
+    public ulong Epoch { get; private set; }
+
+    public ulong ReportSequence { get; private set; }
+
+    /// <summary>Replicas named by the last grant: the majority for self-fencing is counted over them.</summary>
+    public IReadOnlyList<string> Replicas { get; private set; } = [];
+
+    /// <summary>The monotonic clock leases are measured on (immune to wall-clock steps).</summary>
+    public static TimeSpan Now(TimeProvider time) => TimeSpan.FromSeconds(time.GetTimestamp() / (double)time.TimestampFrequency);
+
+    public void ReportSent(ulong sequence, TimeSpan at)
+    {
+        _sentAt[sequence] = at;
+        _order.Enqueue(sequence);
+        while (_order.Count > RememberedReports)
+        {
+            _sentAt.Remove(_order.Dequeue());
+        }
+    }
+
+    /// <summary>Applies a grant; returns false (ignored) for a grant of a report this agent did not send recently.</summary>
+    public bool Grant(ulong reportSequence, TimeSpan duration, ulong epoch, IReadOnlyList<string> replicas)
+    {
+        if (!_sentAt.TryGetValue(reportSequence, out var sentAt))
+        {
+            return false;
+        }
+
+        var expires = sentAt + duration;
+        if (ExpiresAt is null || expires > ExpiresAt)
+        {
+            ExpiresAt = expires;
+            ReportSequence = reportSequence;
+        }
+
+        Epoch = Math.Max(Epoch, epoch);
+        Replicas = replicas;
+        return true;
+    }
+
+    public bool IsHeld(TimeSpan now) => ExpiresAt is { } end && now < end;
+
+    public TimeSpan Remaining(TimeSpan now) => ExpiresAt is { } end && end > now ? end - now : TimeSpan.Zero;
+
+    /// <summary>Forgets the lease (the node is no longer primary).</summary>
+    public void Release()
+    {
+        ExpiresAt = null;
+        Replicas = [];
+    }
+}
+
+/// <summary>
+/// Whether a primary must fence itself: only when its lease has expired AND it has lost a majority of the
+/// replicas named in its last grant. Pure. A primary that only lost the aggregator keeps serving: the
+/// aggregator cannot fail over while those replicas still stream from it.
+/// </summary>
+public static class SelfFencing
+{
+    public static (bool Fence, string Reason) Decide(bool isPrimary, bool alreadyFenced, LeaseClock lease, TimeSpan now, IReadOnlyCollection<string> streamingStandbys)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(streamingStandbys);
+        if (!isPrimary || alreadyFenced || lease.ExpiresAt is null)
+        {
+            return (false, "not a primary holding a lease");
+        }
+
+        if (lease.IsHeld(now))
+        {
+            return (false, $"lease held for {lease.Remaining(now).TotalMilliseconds:F0} ms more");
+        }
+
+        var replicas = lease.Replicas;
+        if (replicas.Count == 0)
+        {
+            // Nobody to promote, so nobody can take over: fencing would only cause an outage.
+            return (false, "lease expired, but the cluster has no replica that could take over");
+        }
+
+        var connected = replicas.Count(streamingStandbys.Contains);
+        var majority = (replicas.Count / 2) + 1;
+        return connected >= majority
+            ? (false, $"lease expired, but {connected} of {replicas.Count} replicas still stream from this primary")
+            : (true, $"lease expired and only {connected} of {replicas.Count} replicas stream from this primary (majority {majority}): fencing before a replica can be promoted");
+    }
+}

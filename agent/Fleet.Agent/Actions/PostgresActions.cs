@@ -1,0 +1,421 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Fleet.Agent.Collection;
+using Fleet.Agent.Configuration;
+using Fleet.Protos.V1;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Fleet.Agent.Actions;
+
+/// <summary>
+/// The role-changing actions on the local PostgreSQL: promote, fence, follow, rejoin. Each confirms its
+/// effect and returns the resulting state with step timings; a failure throws with the failing step.
+/// docs/failover.md describes each.
+/// </summary>
+internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunner tools) : IAsyncDisposable
+{
+    private NpgsqlDataSource? _dataSource;
+
+    private static readonly TimeSpan PromoteTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StreamTimeout = TimeSpan.FromSeconds(15);
+
+    private PostgresOptions Postgres => options.Value.Postgres;
+
+    public async Task<ActionDetails> PromoteAsync(ulong waitForReplayLsn, IReadOnlyList<string> replicaSlots, CancellationToken cancellationToken)
+    {
+        var steps = new StepTimer();
+        await using var connection = await OpenAsync(cancellationToken);
+        if (waitForReplayLsn > 0)
+        {
+            await steps.RunAsync("wait_replay", () => PollAsync(connection,
+                "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", [FormatLsn(waitForReplayLsn)], PromoteTimeout, cancellationToken));
+        }
+
+        if (await ScalarAsync<bool>(connection, "SELECT pg_is_in_recovery()", [], cancellationToken))
+        {
+            await steps.RunAsync("promote", async () =>
+            {
+                if (!await ScalarAsync<bool>(connection, "SELECT pg_promote(true, $1)", [(int)PromoteTimeout.TotalSeconds], cancellationToken))
+                {
+                    throw new InvalidOperationException($"pg_promote did not finish within {PromoteTimeout.TotalSeconds:F0} s");
+                }
+            });
+        }
+
+        await steps.RunAsync("replica_slots", async () =>
+        {
+            foreach (var slot in replicaSlots)
+            {
+                await ScalarAsync<long>(connection,
+                    "SELECT count(pg_create_physical_replication_slot($1, true)) FROM (SELECT 1) s WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+                    [SlotName(slot)], cancellationToken);
+            }
+        });
+
+        // A fenced (read-only) primary becomes writable again: promotion means "be the writable primary".
+        await steps.RunAsync("lift_fence", () => UnfenceAsync(connection, cancellationToken));
+        await steps.RunAsync("confirm_write", async () =>
+        {
+            await using var check = await OpenAsync(cancellationToken);
+            await using var transaction = await check.BeginTransactionAsync(cancellationToken);
+            await ScalarAsync<long>(check, "SET LOCAL transaction_read_only = off; SELECT txid_current()", [], cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        });
+        return await DescribeAsync(connection, steps, fenced: false, rewound: false, cancellationToken);
+    }
+
+    public async Task<ActionDetails> FenceAsync(FenceMode mode, CancellationToken cancellationToken)
+    {
+        var steps = new StepTimer();
+        if (mode == FenceMode.Stop)
+        {
+            await steps.RunAsync("stop", async () =>
+            {
+                // A server that is not running is fenced already (pg_ctl status exits 3).
+                if (PostmasterProbe.IsDead(DataDirectory))
+                {
+                    return;
+                }
+
+                var (status, _) = await tools.RunAsync("pg_ctl", ["status", "-D", DataDirectory], TimeSpan.FromSeconds(10), cancellationToken);
+                if (status == 0)
+                {
+                    await PgCtlAsync(["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "30"], cancellationToken);
+                }
+            });
+            return new ActionDetails { Role = NodeRole.Unknown, Fenced = true, Steps = { steps.Steps } };
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await steps.RunAsync("read_only", async () =>
+        {
+            await ExecuteAsync(connection, "ALTER SYSTEM SET default_transaction_read_only = on", cancellationToken);
+            await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
+        });
+        await steps.RunAsync("terminate_sessions", () => ScalarAsync<long>(connection,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            [], cancellationToken));
+        await steps.RunAsync("confirm", async () =>
+        {
+            await using var check = await OpenAsync(cancellationToken);
+            if (await ScalarAsync<string>(check, "SHOW default_transaction_read_only", [], cancellationToken) != "on")
+            {
+                throw new InvalidOperationException("default_transaction_read_only is still off after reload");
+            }
+        });
+        return await DescribeAsync(connection, steps, fenced: true, rewound: false, cancellationToken);
+    }
+
+    public async Task<ActionDetails> FollowAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        var steps = new StepTimer();
+        await using var connection = await OpenAsync(cancellationToken);
+        await steps.RunAsync("primary_conninfo", async () =>
+        {
+            var current = await ScalarAsync<string>(connection, "SHOW primary_conninfo", [], cancellationToken) ?? string.Empty;
+            var conninfo = ConnInfo.WithUpstream(current, upstream, options.Value.Node.Name);
+            await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_conninfo = {ConnInfo.Quote(conninfo)}", cancellationToken);
+            if (!string.IsNullOrEmpty(upstream.SlotName))
+            {
+                await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_slot_name = {ConnInfo.Quote(upstream.SlotName)}", cancellationToken);
+            }
+
+            await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
+        });
+        await steps.RunAsync("confirm_streaming", () => PollAsync(connection,
+            "SELECT coalesce(bool_or(status = 'streaming' AND sender_port = $1), false) FROM pg_stat_wal_receiver",
+            [(int)upstream.Port], StreamTimeout, cancellationToken));
+        return await DescribeAsync(connection, steps, fenced: false, rewound: false, cancellationToken);
+    }
+
+    public async Task<ActionDetails> RejoinAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        var steps = new StepTimer();
+        var data = DataDirectory;
+        await steps.RunAsync("stop", async () =>
+        {
+            if (File.Exists(Path.Combine(data, "postmaster.pid")))
+            {
+                await PgCtlAsync(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"], cancellationToken);
+            }
+        });
+        var source = ConnInfo.WithUpstream($"user={Postgres.User} dbname={Postgres.Database}", upstream, options.Value.Node.Name);
+        var rewound = false;
+        await steps.RunAsync("pg_rewind", async () =>
+        {
+            var (exit, output) = await tools.RunAsync("pg_rewind", ["--target-pgdata", data, "--source-server", source], TimeSpan.FromMinutes(5), cancellationToken);
+            if (exit != 0)
+            {
+                throw new InvalidOperationException($"pg_rewind failed ({exit}): {Last(output)}");
+            }
+
+            rewound = !output.Contains("no rewind required", StringComparison.OrdinalIgnoreCase);
+        });
+        await steps.RunAsync("standby_config", async () =>
+        {
+            await File.WriteAllTextAsync(Path.Combine(data, "standby.signal"), string.Empty, cancellationToken);
+            var autoConf = Path.Combine(data, "postgresql.auto.conf");
+            var lines = File.Exists(autoConf) ? await File.ReadAllLinesAsync(autoConf, cancellationToken) : [];
+            var kept = lines.Where(l => !l.TrimStart().StartsWith("primary_conninfo", StringComparison.Ordinal)
+                                        && !l.TrimStart().StartsWith("primary_slot_name", StringComparison.Ordinal)
+                                        && !l.TrimStart().StartsWith("default_transaction_read_only", StringComparison.Ordinal)).ToList();
+            kept.Add($"primary_conninfo = {ConnInfo.Quote(ConnInfo.WithUpstream($"user={Postgres.User}", upstream, options.Value.Node.Name))}");
+            if (!string.IsNullOrEmpty(upstream.SlotName))
+            {
+                kept.Add($"primary_slot_name = {ConnInfo.Quote(upstream.SlotName)}");
+            }
+
+            await File.WriteAllLinesAsync(autoConf, kept, cancellationToken);
+        });
+        await steps.RunAsync("start", () => StartAsync(cancellationToken));
+        await using var connection = await OpenAsync(cancellationToken);
+        await steps.RunAsync("confirm_streaming", () => PollAsync(connection,
+            "SELECT pg_is_in_recovery() AND coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false)", [], StreamTimeout, cancellationToken));
+        return await DescribeAsync(connection, steps, fenced: false, rewound, cancellationToken);
+    }
+
+    /// <summary>Starts the local server (pg_ctl start -w) on the configured port.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        PgCtlAsync(["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(DataDirectory, "fleet-agent-start.log"),
+            "-o", $"-p {Postgres.Port.ToString(CultureInfo.InvariantCulture)}"], cancellationToken);
+
+    private string DataDirectory => Postgres.DataDirectory ?? throw new InvalidOperationException("Postgres:DataDirectory is required for this action.");
+
+    private async Task UnfenceAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (await ScalarAsync<string>(connection, "SHOW default_transaction_read_only", [], cancellationToken) == "on")
+        {
+            await ExecuteAsync(connection, "ALTER SYSTEM RESET default_transaction_read_only", cancellationToken);
+            await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
+        }
+    }
+
+    private async Task PgCtlAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var (exit, output) = await tools.RunAsync("pg_ctl", arguments, TimeSpan.FromSeconds(90), cancellationToken);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"pg_ctl {arguments[0]} failed ({exit}): {Last(output)}");
+        }
+    }
+
+    private ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        _dataSource ??= BuildDataSource();
+        return _dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
+    /// <summary>A read-write, unpooled source (the collector's session is read-only by design).</summary>
+    private NpgsqlDataSource BuildDataSource()
+    {
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = Postgres.Host,
+            Port = Postgres.Port,
+            Username = Postgres.User,
+            Database = Postgres.Database,
+            ApplicationName = "fleet-agent-action",
+            Timeout = Math.Max(1, (int)Postgres.ConnectTimeout.TotalSeconds),
+            CommandTimeout = 30,
+            Pooling = false,
+            PersistSecurityInfo = false,
+            Password = PostgresConnectionFactory.ReadPassword(Postgres),
+        };
+        return new NpgsqlSlimDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_dataSource is not null)
+        {
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    private static async Task<ActionDetails> DescribeAsync(NpgsqlConnection connection, StepTimer steps, bool fenced, bool rewound, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text, " +
+            "(SELECT timeline_id FROM pg_control_checkpoint()), CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END",
+            connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var inRecovery = reader.GetBoolean(0);
+        var lsnText = reader.IsDBNull(1) ? "0/0" : reader.GetString(1);
+        var details = new ActionDetails
+        {
+            Role = inRecovery ? NodeRole.Replica : NodeRole.Primary,
+            Fenced = fenced,
+            LsnText = lsnText,
+            Lsn = ParseLsn(lsnText),
+            Rewound = rewound,
+        };
+        // The WAL file name starts with the current timeline: exact right after a promotion, unlike pg_control.
+        details.Timeline = !reader.IsDBNull(3) ? uint.Parse(reader.GetString(3)[..8], NumberStyles.HexNumber, CultureInfo.InvariantCulture) : (uint)reader.GetInt32(2);
+        details.Steps.AddRange(steps.Steps);
+        return details;
+    }
+
+    private static async Task PollAsync(NpgsqlConnection connection, string sql, object[] parameters, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await ScalarAsync<bool>(connection, sql, parameters, cancellationToken))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                throw new TimeoutException($"not confirmed within {timeout.TotalSeconds:F0} s: {sql}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, object[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        var result = await command.ExecuteScalarAsync(cancellationToken);
+        return (T)result!;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Slot names allow only [a-z0-9_]; node names may have more.</summary>
+    public static string SlotName(string node) =>
+        new([.. node.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')]);
+
+    public static string FormatLsn(ulong lsn) => $"{lsn >> 32:X}/{lsn & 0xFFFFFFFF:X}";
+
+    public static ulong ParseLsn(string text)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? 0 : (ulong.Parse(text[..slash], NumberStyles.HexNumber, CultureInfo.InvariantCulture) << 32)
+                                | ulong.Parse(text[(slash + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+    }
+
+    private static string Last(string output) => output.Length <= 500 ? output : output[^500..];
+
+    /// <summary>Times named steps for the action's result.</summary>
+    private sealed class StepTimer
+    {
+        public List<ActionStep> Steps { get; } = [];
+
+        public async Task RunAsync(string name, Func<Task> step)
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                await step();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                throw new InvalidOperationException($"step {name} failed: {ex.Message}", ex);
+            }
+
+            Steps.Add(new ActionStep { Name = name, DurationMs = (ulong)watch.ElapsedMilliseconds });
+        }
+    }
+}
+
+/// <summary>libpq connection strings for primary_conninfo and pg_rewind, built safely.</summary>
+internal static class ConnInfo
+{
+    /// <summary>Keeps every setting of <paramref name="current"/> but host and port, which come from the upstream.</summary>
+    public static string WithUpstream(string current, Upstream upstream, string applicationName)
+    {
+        ValidateHost(upstream.Host);
+        if (upstream.Port is 0 or > 65535)
+        {
+            throw new ArgumentException($"upstream port {upstream.Port} is invalid");
+        }
+
+        var kept = Parse(current).Where(p => p.Key is not ("host" or "hostaddr" or "port" or "application_name")).ToList();
+        kept.Add(new("host", upstream.Host));
+        kept.Add(new("port", upstream.Port.ToString(CultureInfo.InvariantCulture)));
+        kept.Add(new("application_name", applicationName));
+        return string.Join(' ', kept.Select(p => $"{p.Key}={QuoteValue(p.Value)}"));
+    }
+
+    /// <summary>A SQL string literal (standard_conforming_strings): single quotes doubled.</summary>
+    public static string Quote(string value)
+    {
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("value contains NUL");
+        }
+
+        return "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
+    }
+
+    private static void ValidateHost(string host)
+    {
+        if (string.IsNullOrEmpty(host) || host.Length > 255 || !host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':' or '_' or '/'))
+        {
+            throw new ArgumentException($"upstream host '{host}' is not a valid host name, address or socket directory");
+        }
+    }
+
+    private static string QuoteValue(string value) =>
+        value.Length > 0 && value.All(c => !char.IsWhiteSpace(c) && c is not '\'' and not '\\')
+            ? value
+            : "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
+
+    private static List<KeyValuePair<string, string>> Parse(string conninfo)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        var i = 0;
+        while (i < conninfo.Length)
+        {
+            while (i < conninfo.Length && char.IsWhiteSpace(conninfo[i]))
+            {
+                i++;
+            }
+
+            var eq = conninfo.IndexOf('=', i);
+            if (eq < 0)
+            {
+                break;
+            }
+
+            var key = conninfo[i..eq].Trim();
+            i = eq + 1;
+            var value = new StringBuilder();
+            if (i < conninfo.Length && conninfo[i] == '\'')
+            {
+                i++;
+                while (i < conninfo.Length && conninfo[i] != '\'')
+                {
+                    if (conninfo[i] == '\\' && i + 1 < conninfo.Length)
+                    {
+                        i++;
+                    }
+
+                    value.Append(conninfo[i++]);
+                }
+
+                i++;
+            }
+            else
+            {
+                while (i < conninfo.Length && !char.IsWhiteSpace(conninfo[i]))
+                {
+                    value.Append(conninfo[i++]);
+                }
+            }
+
+            pairs.Add(new(key, value.ToString()));
+        }
+
+        return pairs;
+    }
+}

@@ -1,0 +1,85 @@
+using Fleet.Agent.Collection;
+using Fleet.Agent.State;
+using Fleet.Protos.V1;
+
+namespace Fleet.Agent.Actions;
+
+/// <summary>
+/// Every 100 ms, three guards: (1) a primary whose lease expired and which lost a majority of its
+/// replicas is fenced (stopped) before the aggregator can have promoted anyone (<see cref="SelfFencing.Decide"/>);
+/// (2) a primary whose postmaster died is declared down and fenced at once, and reported, so the
+/// aggregator can take the fast path; (3) a node that must stay down and is found running again is
+/// stopped again, so an old primary restarted behind Fleet's back never keeps serving writes.
+/// </summary>
+internal sealed class SelfFencingLoop(
+    SnapshotBoard board, AgentState state, LeaseClock lease, PostgresActions actions, ISnapshotRefresher refresher,
+    Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options, TimeProvider time, ILogger<SelfFencingLoop> logger)
+    : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var snapshot = board.Current;
+            var isPrimary = snapshot is { Role: NodeRole.Primary, PostgresState: PostgresState.Up };
+            if (isPrimary && !state.Fenced && PostmasterDied())
+            {
+                ActionLog.SelfFencing(logger, "the postmaster of this primary died: declaring it down and fenced (the agent will not restart it)");
+                state.SetFenced(true, keepDown: true);
+                lease.Release();
+                await RefreshAsync(stoppingToken);
+                continue;
+            }
+
+            if (state.KeepDown && snapshot is { PostgresState: PostgresState.Up } && !PostmasterDied())
+            {
+                ActionLog.SelfFencing(logger, "Postgres is running although this node must stay down (fenced): stopping it again");
+                await FenceAsync(stoppingToken);
+                continue;
+            }
+
+            var streaming = snapshot?.Standbys.Where(s => s.State == "streaming").Select(s => s.ApplicationName).ToHashSet(StringComparer.Ordinal) ?? [];
+            var (fence, reason) = SelfFencing.Decide(isPrimary, state.Fenced, lease, LeaseClock.Now(time), streaming);
+            if (!fence)
+            {
+                continue;
+            }
+
+            ActionLog.SelfFencing(logger, reason);
+            await FenceAsync(stoppingToken);
+        }
+    }
+
+    private async Task FenceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await actions.FenceAsync(FenceMode.Stop, cancellationToken);
+            state.SetFenced(true, keepDown: true);
+            lease.Release();
+            await RefreshAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ActionLog.SelfFencingFailed(logger, ex);
+        }
+    }
+
+    /// <summary>Collects (and so reports) at once: the aggregator should not wait a cycle to learn this.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await refresher.CollectNowAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ActionLog.SelfFencingFailed(logger, ex);
+        }
+    }
+
+    private bool PostmasterDied() => PostmasterProbe.IsDead(options.Value.Postgres.DataDirectory);
+}

@@ -1,0 +1,33 @@
+
+namespace Fleet.Aggregator.Failover;
+
+internal static partial class FailoverLog
+{
+    [LoggerMessage(EventId = 6001, EventName = "FailoverVerdictChanged", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: {Summary}")]
+    public static partial void VerdictChanged(ILogger logger, string cluster, string summary);
+
+    [LoggerMessage(EventId = 6002, EventName = "FailoverStarted", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: failover from {OldPrimary} to {Candidate} under epoch {Epoch}")]
+    public static partial void Started(ILogger logger, string cluster, string oldPrimary, string candidate, ulong epoch);
+
+    [LoggerMessage(EventId = 6003, EventName = "FailoverCompleted", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: {Candidate} is the primary (epoch {Epoch}, timeline {Timeline}) after {DurationMs} ms")]
+    public static partial void Completed(ILogger logger, string cluster, string candidate, ulong epoch, uint timeline, long durationMs);
+
+    [LoggerMessage(EventId = 6004, EventName = "FailoverFailed", Level = LogLevel.Error,
+        Message = "Cluster {Cluster}: failover to {Candidate} under epoch {Epoch} failed at {Step}: {Reason}")]
+    public static partial void Failed(ILogger logger, string cluster, string candidate, ulong epoch, string step, string reason);
+
+    [LoggerMessage(EventId = 6005, EventName = "EpochAdvanceFailed", Level = LogLevel.Error,
+        Message = "Cluster {Cluster}: could not advance the epoch from {Expected}: it is {Current}")]
+    public static partial void EpochAdvanceFailed(ILogger logger, string cluster, ulong expected, ulong current);
+
+    [LoggerMessage(EventId = 6006, EventName = "RejoinSent", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: old primary {Node} returned; asking it to rejoin {Primary} as a replica")]
+    public static partial void RejoinSent(ILogger logger, string cluster, string node, string primary);
+
+    [LoggerMessage(EventId = 6007, EventName = "ControllerLoopFailed", Level = LogLevel.Error,
+        Message = "Failover controller cycle failed; continuing")]
+    public static partial void LoopFailed(ILogger logger, Exception exception);
+}

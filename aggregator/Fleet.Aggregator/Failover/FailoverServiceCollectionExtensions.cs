@@ -1,0 +1,18 @@
+using Fleet.Aggregator.Ingest;
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Aggregator.Failover;
+
+internal static class FailoverServiceCollectionExtensions
+{
+    public static IServiceCollection AddFailover(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IValidateOptions<FailoverOptions>, FailoverOptionsValidator>();
+        services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<CommandTracker>();
+        services.AddSingleton<FailoverController>();
+        services.AddHostedService(sp => sp.GetRequiredService<FailoverController>());
+        services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FailoverController>());
+        return services;
+    }
+}
