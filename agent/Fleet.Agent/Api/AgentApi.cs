@@ -9,10 +9,11 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Agent.Api;
 
 /// <summary>
-/// fleet.v1.AgentService: what operators ask one node with grpcurl. Methods not defined here
-/// (VerifyArchive, Promote, Fence, Follow, Rejoin) answer UNIMPLEMENTED until their issues land.
+/// fleet.v1.AgentService: what operators ask one node with grpcurl. VerifyArchive is in
+/// AgentApi.VerifyArchive.cs. Methods not defined (Promote, Fence, Follow, Rejoin) answer UNIMPLEMENTED
+/// until their issues land.
 /// </summary>
-internal sealed class AgentApi(IOptions<AgentOptions> options, SnapshotBoard board, AgentState state, ISnapshotRefresher refresher, TimeProvider time)
+internal sealed partial class AgentApi(IOptions<AgentOptions> options, SnapshotBoard board, AgentState state, ISnapshotRefresher refresher, TimeProvider time)
 {
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
         AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService");

@@ -1,3 +1,4 @@
+using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
@@ -23,6 +24,7 @@ internal static class AgentMetricsEndpoint
                 Uptime = services.GetRequiredService<TimeProvider>().GetUtcNow() - state.StartedAt,
                 LinkConnected = link.State == LinkState.Disabled ? null : link.State == LinkState.Connected,
                 LinkReconnects = (ulong)state.LinkReconnects,
+                ArchiveStatus = services.GetService<ArchiveStatusBoard>()?.Current,
             };
             context.Response.ContentType = PrometheusTextWriter.ContentType;
             AgentMetricsWriter.Write(context.Response.BodyWriter, services.GetRequiredService<SnapshotBoard>().Current, facts);

@@ -26,7 +26,7 @@ internal sealed class FailoverController(
     IOptions<FailoverOptions> failoverOptions,
     IOptions<AggregatorOptions> aggregatorOptions,
     TimeProvider time,
-    ILogger<FailoverController> logger) : BackgroundService, ILinkObserver
+    ILogger<FailoverController> logger) : BackgroundService, ILinkObserver, IPrimaryView
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan FenceTimeout = TimeSpan.FromSeconds(5);

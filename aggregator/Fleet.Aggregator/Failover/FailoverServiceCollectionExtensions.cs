@@ -1,4 +1,5 @@
 using Fleet.Aggregator.Ingest;
+using Fleet.Aggregator.State;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Aggregator.Failover;
@@ -13,6 +14,7 @@ internal static class FailoverServiceCollectionExtensions
         services.AddSingleton<FailoverController>();
         services.AddHostedService(sp => sp.GetRequiredService<FailoverController>());
         services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FailoverController>());
+        services.AddSingleton<IPrimaryView>(sp => sp.GetRequiredService<FailoverController>());
         return services;
     }
 }

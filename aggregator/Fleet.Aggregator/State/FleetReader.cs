@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Aggregator.State;
 
 /// <summary>Builds API views of the fleet (shared by gRPC, HTTP JSON, the dashboard and the watch).</summary>
-public sealed class FleetReader(FleetState fleet, IAlertView alerts, IEpochView epochs, IOptions<AggregatorOptions> options, TimeProvider time)
+public sealed class FleetReader(FleetState fleet, IAlertView alerts, IEpochView epochs, IPrimaryView primaries, IOptions<AggregatorOptions> options, TimeProvider time)
 {
     private TimeSpan StaleAfter => options.Value.Link.StaleAfter;
 
@@ -23,7 +23,7 @@ public sealed class FleetReader(FleetState fleet, IAlertView alerts, IEpochView 
             return null;
         }
 
-        var context = ClusterContext.Build(records, alerts.ActiveAlerts(name), epochs.Epoch(name), time.GetUtcNow(), StaleAfter);
+        var context = ClusterContext.Build(records, alerts.ActiveAlerts(name), epochs.Epoch(name), time.GetUtcNow(), StaleAfter, primaries.Primary(name));
         return FleetViews.ToCluster(name, records, context);
     }
 
@@ -41,14 +41,20 @@ public sealed class FleetReader(FleetState fleet, IAlertView alerts, IEpochView 
     public Node ToNode(NodeRecord record, bool includeSnapshot) => FleetViews.ToNode(record, Context(record.Key.Cluster), includeSnapshot);
 
     private ClusterContext Context(string cluster) =>
-        ClusterContext.Build(fleet.ClusterNodes(cluster), alerts.ActiveAlerts(cluster), epochs.Epoch(cluster), time.GetUtcNow(), StaleAfter);
+        ClusterContext.Build(fleet.ClusterNodes(cluster), alerts.ActiveAlerts(cluster), epochs.Epoch(cluster), time.GetUtcNow(), StaleAfter, primaries.Primary(cluster));
 
     private ClusterSummary Summary(string name, DateTimeOffset now)
     {
         var records = fleet.ClusterNodes(name);
-        var context = ClusterContext.Build(records, alerts.ActiveAlerts(name), epochs.Epoch(name), now, StaleAfter);
+        var context = ClusterContext.Build(records, alerts.ActiveAlerts(name), epochs.Epoch(name), now, StaleAfter, primaries.Primary(name));
         return FleetViews.ToSummary(name, records, context);
     }
+}
+
+/// <summary>The primary Fleet publishes per cluster (set by the failover controller); null while unknown.</summary>
+public interface IPrimaryView
+{
+    string? Primary(string cluster);
 }
 
 /// <summary>Current failover epoch per cluster (0 until the first failover or switchover).</summary>

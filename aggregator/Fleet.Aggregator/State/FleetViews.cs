@@ -11,12 +11,14 @@ public static class FleetViews
 {
     public static Node ToNode(NodeRecord record, ClusterContext context, bool includeSnapshot)
     {
+        var presence = Presence(record, context.Now, context.StaleAfter);
         var node = new Node
         {
             Identity = record.Hello.Identity,
-            Role = record.Role,
+            // A node Fleet cannot hear has no known role: its last report must not read as "primary".
+            Role = presence == AgentPresence.Connected ? record.Role : NodeRole.Unknown,
             PostgresState = record.Snapshot?.PostgresState ?? PostgresState.Unspecified,
-            Presence = Presence(record, context.Now, context.StaleAfter),
+            Presence = presence,
             Fenced = record.Fenced,
             Tags = record.Hello.Tags,
             AgentVersion = record.Hello.AgentVersion,
@@ -172,10 +174,13 @@ public sealed class ClusterContext
 
     public IReadOnlyList<Alert> Alerts { get; }
 
-    public static ClusterContext Build(IReadOnlyList<NodeRecord> records, IReadOnlyList<Alert> clusterAlerts, ulong epoch, DateTimeOffset now, TimeSpan staleAfter)
+    /// <summary>Builds the context; <paramref name="published"/> (the failover controller's primary) wins over what reports say.</summary>
+    public static ClusterContext Build(IReadOnlyList<NodeRecord> records, IReadOnlyList<Alert> clusterAlerts, ulong epoch, DateTimeOffset now, TimeSpan staleAfter, string? published = null)
     {
-        var primaries = records.Where(r => r.Role == NodeRole.Primary && r.Snapshot?.PostgresState == PostgresState.Up).ToList();
-        var primary = primaries.OrderByDescending(r => r.Snapshot?.Timeline ?? 0).ThenByDescending(r => r.LastReportAt).FirstOrDefault();
+        // Only live reports count: a lost primary's last snapshot still says "primary, up".
+        var primaries = records.Where(r => r.Role == NodeRole.Primary && r.Snapshot?.PostgresState == PostgresState.Up && r.Connected && !r.IsStale(now, staleAfter))
+            .OrderByDescending(r => r.Key.Node == published).ThenByDescending(r => r.Snapshot?.Timeline ?? 0).ThenByDescending(r => r.LastReportAt).ToList();
+        var primary = records.FirstOrDefault(r => r.Key.Node == published) ?? primaries.FirstOrDefault();
         var edges = new Dictionary<string, TopologyEdge>(StringComparer.Ordinal);
         foreach (var replica in records.Where(r => r.Role == NodeRole.Replica))
         {

@@ -21,7 +21,7 @@ internal sealed class CpuWindow
         _serverJit = serverJit;
         _machine = MachineCpu.Read();
         _serverCpu = server.Process is { } process ? CpuTime.Of(process) : null;
-        _allocated = GC.GetTotalAllocatedBytes(precise: false);
+        _allocated = GC.GetTotalAllocatedBytes(precise: true);
         _collections = Collections();
         _jit = JitInfo.GetCompilationTime();
         _client = CpuTime.OfCurrentProcess();
@@ -33,7 +33,7 @@ internal sealed class CpuWindow
     {
         var client = CpuTime.OfCurrentProcess() - _client;
         var jit = JitInfo.GetCompilationTime() - _jit;
-        var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocated;
         var collections = Collections().Select((c, gen) => c - _collections[gen]).ToArray();
         var server = _server.Process is { } process ? CpuTime.Of(process) - _serverCpu!.Value : (CpuTime?)null;
         TimeSpan? other = null;

@@ -85,7 +85,8 @@ internal static class ConsoleReport
                     cpu.Server is { } s ? F2(s.Total.TotalSeconds / r.Seconds) : "-",
                     cpu.OtherProcesses is { } other ? F2(other.TotalSeconds / r.Seconds) : "n/a",
                     r.CpuMicrosPerItem.ToString(r.Scenario == BenchOptions.Stream ? "0.00" : "0.0", CultureInfo.InvariantCulture),
-                    r.Count > 0 ? Int((double)cpu.ClientAllocatedBytes / r.Count) : "-",
+                    // The runtime's allocation total can go backwards across background GCs under server GC.
+                    r.Count > 0 && cpu.ClientAllocatedBytes >= 0 ? Int((double)cpu.ClientAllocatedBytes / r.Count) : "n/a",
                     string.Join('/', cpu.ClientCollections),
                     Int(cpu.ClientJitTime.TotalMilliseconds) + "/" + (cpu.ServerJitTime is { } serverJit ? Int(serverJit.TotalMilliseconds) : "-"));
             }

@@ -27,7 +27,7 @@ internal static class BenchServers
         startInfo.ArgumentList.Add("serve");
         return ChildProcessServer.StartAsync(
             BenchOptions.FleetProcess,
-            "Fleet.Rpc EchoService on Kestrel in a child process (this executable, `serve`), same runtime settings as the client",
+            "Fleet.Rpc EchoService on Kestrel in a child process (this executable with the serve argument), same runtime settings as the client",
             startInfo,
             answersJit: true,
             cleanup: null,

@@ -227,9 +227,13 @@ internal sealed class ServerCall : IDisposable
 
                 RpcServerLog.CallFailedWithStatus(_logger, _method, rpc.StatusCode, rpc.Status.Detail);
                 return rpc.Status;
-            case OperationCanceledException or IOException or ConnectionAbortedException when _httpContext.RequestAborted.IsCancellationRequested:
+            case OperationCanceledException when _httpContext.RequestAborted.IsCancellationRequested:
                 RpcServerLog.CallCancelled(_logger, _method);
                 return new Status(StatusCode.Cancelled, "Call cancelled by the client.");
+            case IOException or ConnectionAbortedException:
+                // The client's stream or connection went away mid-call: nobody is left to answer.
+                RpcServerLog.CallCancelled(_logger, _method);
+                return new Status(StatusCode.Cancelled, "The client's stream or connection was lost.");
             default:
                 RpcServerLog.HandlerException(_logger, _method, exception);
                 var detail = _options.EnableDetailedErrors

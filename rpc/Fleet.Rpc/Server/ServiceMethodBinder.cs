@@ -23,6 +23,12 @@ internal static class ServiceMethodBinder
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Native AOT is not a target; handler instantiations are over reference types.")]
     [UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Message types come from generated descriptors, which root them.")]
     [UnconditionalSuppressMessage("Trimming", "IL2071", Justification = "Message types come from generated descriptors, which root them.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2077", Justification = "The handler type is one of the four *ServerMethod<,,> definitions below (the tuple hides that from the analysis); [DynamicDependency] keeps their public constructors.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2080", Justification = "The delegate type is a closed Func<...>; the trimmer keeps Invoke on every delegate type it keeps.")]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(UnaryServerMethod<,,>))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(ServerStreamingServerMethod<,,>))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(ClientStreamingServerMethod<,,>))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(DuplexStreamingServerMethod<,,>))]
     public static IReadOnlyList<ServerMethod> Bind<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] TService>(
         ServiceDescriptor service, GrpcServerOptions options, ILogger logger)
         where TService : class

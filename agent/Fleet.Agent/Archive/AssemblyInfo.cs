@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// The archive benchmark drives the verifier directly (bench/Fleet.Bench.Archive).
+[assembly: InternalsVisibleTo("Fleet.Bench.Archive")]

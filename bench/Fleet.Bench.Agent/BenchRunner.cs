@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using Fleet.Bench.Agent.Measurement;
+using Fleet.Bench.Agent.Processes;
+using Fleet.Bench.Agent.Reporting;
+using Fleet.Bench.Agent.Scenarios;
+using Fleet.Bench.Agent.Setup;
+
+namespace Fleet.Bench.Agent;
+
+/// <summary>
+/// The run, one contender at a time against the same server (so PostgreSQL's CPU is attributable):
+/// <list type="number">
+/// <item>publish fleet-agent (framework-dependent, and trimmed self-contained); locate or install postgres_exporter;</item>
+/// <item>start PostgreSQL and create the database (1,000 tables);</item>
+/// <item>fleet-agent, default settings: warm-up, CPU window of the normal 1 s loop, cycle wall times, /metrics cost, memory;</item>
+/// <item>fleet-agent with SlowInterval = Interval: the slow refresh's cost, measured as the excess over the fast cycle;</item>
+/// <item>trimmed self-contained fleet-agent: smoke check (gRPC, reflection, health, HTTP), CPU window, memory;</item>
+/// <item>optionally, the trimmed agent under alternative runtime settings (--knobs);</item>
+/// <item>postgres_exporter with its default collectors: warm-up scrapes, one scrape per second in its window, memory;</item>
+/// <item>metric coverage from the families both exposed; report.</item>
+/// </list>
+/// </summary>
+internal static class BenchRunner
+{
+    public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var results = new BenchResults { Options = options };
+        var repoRoot = options.RepoRoot ?? FindRepoRoot();
+        Directory.CreateDirectory(options.WorkDirectory);
+        var runDirectory = Directory.CreateTempSubdirectory("fleet-bench-agent-run-").FullName;
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        try
+        {
+            var isRoot = Posix.EffectiveUserId() == 0;
+            var (exporterPath, exporterVersion) = await ExporterSetup.LocateAsync(options.ExporterPath, options.InstallExporter, isRoot, Log, cancellationToken);
+            results.ExporterVersion = exporterVersion;
+
+            var frameworkDependent = options.AgentDirectory is { } agentDirectory
+                ? AgentPublisher.Existing("framework-dependent", agentDirectory, frameworkDependent: true)
+                : await AgentPublisher.FrameworkDependentAsync(repoRoot, options.WorkDirectory, Log, cancellationToken);
+            results.Publishes.Add(frameworkDependent);
+            PublishResult? trimmed = null;
+            if (!options.SkipTrimmed)
+            {
+                trimmed = options.TrimmedDirectory is { } trimmedDirectory
+                    ? AgentPublisher.Existing("trimmed", trimmedDirectory, frameworkDependent: false)
+                    : await AgentPublisher.TrimmedAsync(repoRoot, options.WorkDirectory, Log, cancellationToken);
+                results.Publishes.Add(trimmed);
+            }
+
+            Log("starting PostgreSQL");
+            await using var postgres = await BenchPostgres.StartAsync(line => Log("  " + line), cancellationToken);
+            results.PostgresVersion = postgres.ServerVersion;
+            results.TableSet = await TableSet.CreateAsync(postgres, options.Tables, Log, cancellationToken);
+            Log($"database '{BenchPostgres.Database}': {results.TableSet.Tables} tables, {results.TableSet.Indexes} indexes, " +
+                $"{results.TableSet.Rows} live rows, {results.TableSet.DeadRows} dead, {results.TableSet.DatabaseBytes / 1048576.0:F1} MB");
+            await using var probe = await PostgresProbe.OpenAsync(await postgres.OpenAsync("postgres", cancellationToken, "fleet-bench-probe"), cancellationToken);
+            var postmaster = postgres.PostmasterPid;
+
+            var defaults = new AgentSettings(options.Interval, options.SlowInterval);
+            PromText fleetMetrics;
+
+            // 1. Framework-dependent agent, default settings.
+            using (var agent = AgentProcess.Start(frameworkDependent.Binary, postgres, defaults, runDirectory, http))
+            {
+                var started = Stopwatch.StartNew();
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                Log($"fleet-agent (framework-dependent) up; warm-up {options.Warmup.TotalSeconds:F0} s");
+                await Task.Delay(options.Warmup, cancellationToken);
+                Log($"CPU window: {options.Cycles} cycles of {options.Interval.TotalSeconds:F0} s");
+                results.Fast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.Cycles, cancellationToken);
+                results.FrameworkDependentMemory = await SteadyMemoryAsync("fleet-agent framework-dependent", agent.Pid, started, options.Steady, cancellationToken);
+                results.FastSamples = await AgentMeasurements.SampleCyclesAsync(agent, options.Samples, cancellationToken);
+                if (results.FastSamples.LastOrDefault() is { SizesAsOf: { } sizesAsOf } lastSample)
+                {
+                    results.SlowFiguresAgeSeconds = lastSample.CollectedAt - sizesAsOf;
+                }
+
+                results.AgentScrape = await AgentMeasurements.ScrapeCostAsync(agent, 200, results.Fast.AgentCpuPerCycleMs, cancellationToken);
+                fleetMetrics = await agent.ScrapeAsync(cancellationToken);
+                results.FleetSeries = fleetMetrics.SeriesCount;
+                await agent.StopAsync();
+            }
+
+            // 2. Slow refresh due every cycle.
+            using (var agent = AgentProcess.Start(frameworkDependent.Binary, postgres, defaults with { SlowInterval = options.Interval }, runDirectory, http))
+            {
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                Log($"fleet-agent with SlowInterval = Interval; warm-up {options.Warmup.TotalSeconds:F0} s, then {options.SlowCycles} cycles");
+                await Task.Delay(options.Warmup, cancellationToken);
+                results.SlowEvery = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.SlowCycles, cancellationToken);
+                results.SlowSamples = await AgentMeasurements.SampleCyclesAsync(agent, options.Samples, cancellationToken);
+                await agent.StopAsync();
+            }
+
+            // 3. Trimmed self-contained agent.
+            if (trimmed is not null)
+            {
+                using var agent = AgentProcess.Start(trimmed.Binary, postgres, defaults, runDirectory, http);
+                var started = Stopwatch.StartNew();
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                Log("fleet-agent (trimmed self-contained) up; smoke check");
+                results.Smoke = await AgentSmokeCheck.RunAsync(agent, http, cancellationToken);
+                foreach (var check in results.Smoke)
+                {
+                    Log($"  {(check.Passed ? "ok  " : "FAIL")} {check.Check}: {check.Detail}");
+                }
+
+                await Task.Delay(options.Warmup, cancellationToken);
+                Log($"CPU window: {options.TrimmedCycles} cycles");
+                results.TrimmedFast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.TrimmedCycles, cancellationToken);
+                results.TrimmedMemory = await SteadyMemoryAsync("fleet-agent trimmed self-contained", agent.Pid, started, options.Steady, cancellationToken);
+                await agent.StopAsync();
+
+                if (options.Knobs)
+                {
+                    foreach (var knob in RuntimeKnobs.Variants)
+                    {
+                        results.Knobs.Add(await MeasureKnobAsync(trimmed.Binary, knob, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken));
+                    }
+                }
+            }
+
+            // 4. postgres_exporter, default collectors.
+            using (var exporter = ExporterProcess.Start(exporterPath, postgres.ExporterDataSourceName, http))
+            {
+                var started = Stopwatch.StartNew();
+                await exporter.WaitListeningAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                Log("postgres_exporter up; 3 warm-up scrapes");
+                for (var i = 0; i < 3; i++)
+                {
+                    _ = await exporter.ScrapeAsync(cancellationToken);
+                    await Task.Delay(options.Interval, cancellationToken);
+                }
+
+                Log($"scrape window: {options.Scrapes} scrapes, one per {options.Interval.TotalSeconds:F0} s");
+                results.Exporter = await ExporterMeasurements.ScrapeWindowAsync(exporter, probe, postmaster, options.Scrapes, options.Interval, cancellationToken);
+                results.ExporterBackends = (await probe.ClientBackendsAsync(cancellationToken)).Count;
+                var memory = ProcFs.ReadMemory(exporter.Pid) ?? throw new InvalidOperationException("exporter is gone");
+                results.ExporterMemory = new MemoryReading("postgres_exporter", started.Elapsed.TotalSeconds, memory);
+                await exporter.StopAsync();
+            }
+
+            results.Coverage = Coverage.Build(results.Exporter.Last.Families, fleetMetrics.Families);
+            results.Took = total.Elapsed;
+            Console.Out.Write(ConsoleReport.Render(results));
+            if (options.JsonPath is { } jsonPath)
+            {
+                await File.WriteAllTextAsync(jsonPath, JsonReport.Render(results), cancellationToken);
+                Log($"wrote {jsonPath}");
+            }
+
+            return results.Smoke.All(s => s.Passed) ? 0 : 1;
+        }
+        finally
+        {
+            BenchChild.KillAll();
+            try
+            {
+                Directory.Delete(runDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the temp cleaner.
+            }
+        }
+    }
+
+    private static async Task<KnobResult> MeasureKnobAsync(
+        AgentBinary binary, RuntimeKnob knob, BenchPostgres postgres, PostgresProbe probe, int postmaster, AgentSettings settings,
+        string runDirectory, HttpClient http, BenchOptions options, CancellationToken cancellationToken)
+    {
+        Log($"knob '{knob.Name}' ({knob.Settings}) for {options.KnobSeconds.TotalSeconds:F0} s");
+        using var agent = AgentProcess.Start(binary, postgres, settings, runDirectory, http, knob.Environment);
+        var started = Stopwatch.StartNew();
+        await agent.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        await Task.Delay(options.Warmup, cancellationToken);
+        var cycles = Math.Max(5, (int)((options.KnobSeconds - options.Warmup - TimeSpan.FromSeconds(3)) / options.Interval));
+        var window = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, cycles, cancellationToken);
+        var memory = await SteadyMemoryAsync("fleet-agent trimmed " + knob.Name, agent.Pid, started, options.KnobSeconds, cancellationToken);
+        await agent.StopAsync();
+        return new KnobResult(knob.Name, knob.Settings, knob.Purpose, memory, window);
+    }
+
+    /// <summary>Waits until the process has run <paramref name="steady"/>, then reads its memory.</summary>
+    private static async Task<MemoryReading> SteadyMemoryAsync(string label, int pid, Stopwatch started, TimeSpan steady, CancellationToken cancellationToken)
+    {
+        if (started.Elapsed < steady)
+        {
+            await Task.Delay(steady - started.Elapsed, cancellationToken);
+        }
+
+        var memory = ProcFs.ReadMemory(pid) ?? throw new InvalidOperationException($"{label} is gone");
+        Log($"{label}: RSS {memory.RssKb / 1024.0:F1} MB, anonymous {memory.AnonymousKb / 1024.0:F1} MB, private {memory.PrivateKb / 1024.0:F1} MB after {started.Elapsed.TotalSeconds:F0} s");
+        return new MemoryReading(label, started.Elapsed.TotalSeconds, memory);
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var directory = new DirectoryInfo(Directory.GetCurrentDirectory()); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Fleet.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Fleet.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Fleet.sln not found above the working directory: pass --repo DIR");
+    }
+
+    public static void Log(string line) => Console.Error.WriteLine($"[bench {DateTime.Now:HH:mm:ss}] {line}");
+}

@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text;
+using Fleet.Bench.Agent.Measurement;
+
+namespace Fleet.Bench.Agent.Reporting;
+
+/// <summary>The human-readable report: one comparison table, memory, checks, coverage and the verdicts.</summary>
+internal static class ConsoleReport
+{
+    public const double CpuTargetShare = 0.5;
+    public const double RssTargetMb = 60;
+    public const double AnonymousTargetMb = 25;
+
+    public static string Render(BenchResults r)
+    {
+        var o = new StringBuilder();
+        var ratio = r.Ratio;
+        o.Append('\n');
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"fleet-agent collection benchmark, {r.StartedAt:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}\n"));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"PostgreSQL {r.PostgresVersion} (loopback TCP, pg_stat_statements loaded, autovacuum off); {r.ExporterVersion}\n"));
+        if (r.TableSet is { } t)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"database 'bench': {t.Tables} tables, {t.Indexes} indexes, {t.Rows:N0} live and {t.DeadRows:N0} dead rows, {Mb(t.DatabaseBytes):F1} MB; one physical slot\n"));
+        }
+
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"Fleet: Collection:Interval {r.Options.Interval.TotalSeconds:F0} s, SlowInterval {r.Options.SlowInterval.TotalSeconds:F0} s (a slow refresh every {ratio:F0} cycles); one contender at a time\n\n"));
+
+        var fast = r.FastCycle;
+        var slow = r.SlowRefresh;
+        var withSlow = r.CycleWithSlowRefresh;
+        var amortised = r.Amortised;
+        var exporter = r.Exporter;
+        var table = new TextTable(
+            "per cycle / per scrape", "Fleet fast cycle", "slow refresh alone", "cycle + refresh", string.Create(CultureInfo.InvariantCulture, $"Fleet amortised (1/{ratio:F0})"), "exporter scrape");
+        table.Add("wall ms, median", F(fast?.WallMsMedian), F(slow?.WallMsMedian), F(withSlow?.WallMsMedian), F(amortised?.WallMsMedian), F(exporter is null ? null : Stats.Median(exporter.WallMs)));
+        table.Add("wall ms, max", F(fast?.WallMsMax), F(slow?.WallMsMax), F(withSlow?.WallMsMax), "", F(exporter is null ? null : Stats.Max(exporter.WallMs)));
+        table.Add("agent / exporter CPU ms", F(fast?.AgentCpuMs), F(slow?.AgentCpuMs), F(withSlow?.AgentCpuMs), F(amortised?.AgentCpuMs), F(exporter?.ExporterCpuPerScrapeMs));
+        table.Add("PostgreSQL CPU ms", F(fast?.PostgresCpuMs), F(slow?.PostgresCpuMs), F(withSlow?.PostgresCpuMs), F(amortised?.PostgresCpuMs), F(exporter?.PostgresCpuPerScrapeMs));
+        table.Add("= agent + PostgreSQL CPU ms", F(fast?.TotalCpuMs), F(slow?.TotalCpuMs), F(withSlow?.TotalCpuMs), F(amortised?.TotalCpuMs),
+            F(exporter is null ? null : exporter.ExporterCpuPerScrapeMs + exporter.PostgresCpuPerScrapeMs));
+        table.Add("PostgreSQL exec ms (pg_stat_statements)", F(fast?.ExecMs, 3), F(slow?.ExecMs, 3), F(withSlow?.ExecMs, 3), F(amortised?.ExecMs, 3), F(exporter?.ExecMsPerScrape, 3));
+        table.Add("statements", F(fast?.Statements, 1), F(slow?.Statements, 1), F(withSlow?.Statements, 1), F(amortised?.Statements, 2), F(exporter?.StatementsPerScrape, 1));
+        table.Add("round trips", "1", "1 + 1/other db", "2 + 1/other db", "", "one per query");
+        table.Add("connections opened", F(r.Fast is null ? null : r.Fast.SessionsOpenedToOwnDatabase / r.Fast.Cycles, 2), "1 (other db)", "1", F(1 / ratio, 4),
+            F(exporter?.ConnectionsPerScrape, 2));
+        table.Add("series exposed", r.FleetSeries.ToString(CultureInfo.InvariantCulture), "", "", "", exporter?.Last.SeriesCount.ToString(CultureInfo.InvariantCulture) ?? "-");
+        o.Append(table.Render());
+        o.Append("CPU from /proc/PID/stat (10 ms ticks) over whole windows, divided by the cycles/scrapes in them, idle time between them included.\n");
+        o.Append("PostgreSQL CPU = the contender's backends (live ones; exited ones via the postmaster's cutime) + the postmaster's own (forks).\n\n");
+
+        if (r.Fast is { } fw)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"Fleet fast window: {fw.Seconds:F1} s = {fw.Cycles:F1} cycles (snapshots seen: {fw.CyclesObserved}); agent {fw.AgentCpuMs:F0} ms CPU; PostgreSQL backend {fw.Postgres.BackendCpuMs:F0} ms, " +
+                         $"exited {fw.Postgres.ExitedChildrenCpuMs:F0} ms, postmaster {fw.Postgres.PostmasterCpuMs:F0} ms, background processes {fw.Postgres.BackgroundCpuMs:F0} ms (not counted); " +
+                         $"backends {fw.Postgres.BackendsSeen}, connections opened {fw.Postgres.ConnectionsOpened}, slow refreshes {fw.SlowRefreshes}\n"));
+        }
+
+        if (r.SlowEvery is { } sw)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"Fleet slow window (SlowInterval = Interval): {sw.Seconds:F1} s = {sw.Cycles:F1} cycles, {sw.SlowRefreshes} slow refreshes; agent {sw.AgentCpuMs:F0} ms; PostgreSQL {sw.Postgres.ClientCpuMs:F0} ms " +
+                         $"(backend {sw.Postgres.BackendCpuMs:F0}, exited {sw.Postgres.ExitedChildrenCpuMs:F0}, postmaster {sw.Postgres.PostmasterCpuMs:F0}); connections opened {Connections(sw.Postgres.ConnectionsByDatabase)}\n"));
+            o.Append("  slow refresh alone = (window cost - cycles x fast-cycle cost) / refreshes\n");
+        }
+
+        if (exporter is not null)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"exporter window: {exporter.Seconds:F1} s, {exporter.Scrapes} scrapes; exporter {exporter.ExporterCpuMs:F0} ms CPU; PostgreSQL {exporter.Postgres.ClientCpuMs:F0} ms " +
+                         $"(backend {exporter.Postgres.BackendCpuMs:F0}, exited {exporter.Postgres.ExitedChildrenCpuMs:F0}, postmaster {exporter.Postgres.PostmasterCpuMs:F0}, background {exporter.Postgres.BackgroundCpuMs:F0} not counted); " +
+                         $"backends {exporter.Postgres.BackendsSeen} (held open: {r.ExporterBackends}), connections opened {exporter.Postgres.ConnectionsOpened}; " +
+                         $"exporter-reported scrape time median {Stats.Median(exporter.ServerScrapeMs):F1} ms\n"));
+        }
+
+        if (r.TrimmedFast is { } tw)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"trimmed self-contained agent, fast window: {tw.Cycles:F1} cycles; agent {tw.AgentCpuPerCycleMs:F2} ms CPU/cycle (framework-dependent: {F(r.Fast?.AgentCpuPerCycleMs)}), PostgreSQL {tw.PostgresCpuPerCycleMs:F2} ms/cycle\n"));
+        }
+
+        if (r.AgentScrape is { } scrape)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"Fleet GET /metrics (renders the latest snapshot, no PostgreSQL work): {scrape.CpuMsPerScrape:F3} ms agent CPU, {scrape.WallMsMedian:F2} ms wall (median of {scrape.Scrapes}), {scrape.Series} series, {scrape.Bytes} bytes\n"));
+        }
+
+        o.Append('\n');
+        o.Append("Data age\n");
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"  Fleet: fast figures are collected every {r.Options.Interval.TotalSeconds:F0} s (snapshot age <= interval + cycle time); sizes and the dead-tuple/bloat report every {r.Options.SlowInterval.TotalSeconds:F0} s,\n"));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"  carried into every snapshot with databases[].size_as_of and table_health.as_of (/metrics: fleet_pg_database_size_timestamp_seconds, fleet_pg_table_health_timestamp_seconds).\n"));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"  Worst case age of slow figures: {r.Options.SlowInterval.TotalSeconds:F0} s + one cycle. Observed at the end of the fast window: {F(r.SlowFiguresAgeSeconds, 0)} s (agent uptime).\n"));
+        o.Append("  postgres_exporter: every figure, database sizes included, is recomputed at each scrape (age = the scrape interval, typically 15-60 s in Prometheus).\n\n");
+
+        o.Append(MemoryTable(r));
+        if (r.Smoke.Count > 0)
+        {
+            o.Append("Trimmed agent smoke check\n");
+            foreach (var check in r.Smoke)
+            {
+                o.Append(string.Create(CultureInfo.InvariantCulture, $"  {(check.Passed ? "ok  " : "FAIL")} {check.Check}: {check.Detail}\n"));
+            }
+
+            o.Append('\n');
+        }
+
+        if (r.Knobs.Count > 0)
+        {
+            var knobs = new TextTable("runtime setting (trimmed agent)", "RSS MB", "anonymous MB", "private MB", "agent CPU ms/cycle", "what it changes");
+            foreach (var k in r.Knobs)
+            {
+                knobs.Add(string.Create(CultureInfo.InvariantCulture, $"{k.Name} ({k.Settings})"), F(Mb(k.Memory.Memory.RssKb * 1024L)), F(Mb(k.Memory.Memory.AnonymousKb * 1024L)), F(Mb(k.Memory.Memory.PrivateKb * 1024L)),
+                    F(k.Cpu.AgentCpuPerCycleMs), k.Purpose);
+            }
+
+            o.Append(knobs.Render()).Append('\n');
+        }
+
+        if (r.Coverage is { } c)
+        {
+            o.Append(CoverageText(c));
+        }
+
+        o.Append(Verdicts(r));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"\nrun took {r.Took.TotalSeconds:F0} s\n"));
+        return o.ToString();
+    }
+
+    public static string MemoryTable(BenchResults r)
+    {
+        var memory = new TextTable("steady memory", "uptime s", "RSS MB", "anonymous MB", "private MB", "peak RSS MB", "publish MB");
+        foreach (var (reading, publish) in new[]
+                 {
+                     (r.TrimmedMemory, r.Publishes.FirstOrDefault(p => p.Binary.Label == "trimmed")),
+                     (r.FrameworkDependentMemory, r.Publishes.FirstOrDefault(p => p.Binary.Label == "framework-dependent")),
+                     (r.ExporterMemory, null),
+                 })
+        {
+            if (reading is null)
+            {
+                continue;
+            }
+
+            var m = reading.Memory;
+            memory.Add(reading.Process, F(reading.UptimeSeconds, 0), F(m.RssKb / 1024.0), F(m.AnonymousKb / 1024.0), F(m.PrivateKb / 1024.0), F(m.PeakRssKb / 1024.0),
+                publish is null ? "-" : F(Mb(publish.Binary.PublishBytes)));
+        }
+
+        return memory.Render() + "from /proc/PID/smaps_rollup (Rss, Anonymous, Private_Clean + Private_Dirty) and /proc/PID/status (VmHWM); the framework-dependent figure counts the shared framework's mapped files.\n\n";
+    }
+
+    private static string CoverageText(CoverageReport c)
+    {
+        var o = new StringBuilder();
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"Metric coverage: postgres_exporter default families vs Fleet /metrics ({c.Covered} covered, {c.Partial} partial, {c.Missing} missing of {c.Rows.Count} PostgreSQL families;\n"));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"plus {c.SettingsFamilies} pg_settings_* families, of which Fleet exports max_connections and archive_mode only; {c.ExporterSelfFamilies} exporter self-metrics families (scrape, Go, process) not compared)\n"));
+        var table = new TextTable("postgres_exporter family", "status", "Fleet", "seen", "note");
+        foreach (var row in c.Rows)
+        {
+            table.Add(row.ExporterFamily, row.Status.ToString().ToLowerInvariant(), row.Fleet,
+                (row.SeenInScrape ? "e" : "-") + (row.FleetSeen ? "f" : "-"), row.Note);
+        }
+
+        o.Append(table.Render(leftAlignAll: true));
+        o.Append("seen: e = the exporter emitted it in this run (pg_stat_replication needs a standby), f = Fleet's family was in its /metrics\n");
+        if (c.Unmapped.Count > 0)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"exporter families this bench does not map (treated as missing): {string.Join(", ", c.Unmapped)}\n"));
+        }
+
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"Fleet-only PostgreSQL families ({c.FleetOnly.Count}): {string.Join(", ", c.FleetOnly)}\n\n"));
+        return o.ToString();
+    }
+
+    private static string Verdicts(BenchResults r)
+    {
+        var o = new StringBuilder("Targets\n");
+        if (r.Amortised is { } amortised && r.Exporter is { } exporter)
+        {
+            var scrape = exporter.ExporterCpuPerScrapeMs + exporter.PostgresCpuPerScrapeMs;
+            var share = amortised.TotalCpuMs / scrape;
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(share <= CpuTargetShare)}] CPU: Fleet cycle, amortised, agent + PostgreSQL {amortised.TotalCpuMs:F2} ms <= {CpuTargetShare:P0} of one exporter scrape ({scrape:F2} ms): {share:P0} of it\n"));
+            var withSlow = r.CycleWithSlowRefresh!;
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"       (not amortised: a fast cycle is {r.FastCycle!.TotalCpuMs / scrape:P0} of a scrape, a cycle that also refreshes sizes and bloat {withSlow.TotalCpuMs / scrape:P0})\n"));
+        }
+
+        if (r.Coverage is { } c)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(c.AtLeastTheSame)}] coverage: Fleet collects at least the same metrics as postgres_exporter's defaults: " +
+                         $"{c.Covered} of {c.Rows.Count} families fully, {c.Partial} coarser, {c.Missing} not at all, pg_settings {(c.SettingsFamilies > 0 ? "not" : "n/a")}\n"));
+        }
+
+        if (r.TrimmedMemory is { } trimmed)
+        {
+            var rss = trimmed.Memory.RssKb / 1024.0;
+            var anonymous = trimmed.Memory.AnonymousKb / 1024.0;
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(rss <= RssTargetMb)}] memory: trimmed self-contained RSS {rss:F1} MB <= {RssTargetMb:F0} MB\n"));
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(anonymous <= AnonymousTargetMb)}] memory: trimmed self-contained anonymous {anonymous:F1} MB <= {AnonymousTargetMb:F0} MB (private incl. file-backed: {trimmed.Memory.PrivateKb / 1024.0:F1} MB)\n"));
+        }
+
+        if (r.Smoke.Count > 0)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(r.Smoke.All(s => s.Passed))}] the trimmed agent works: {r.Smoke.Count(s => s.Passed)} of {r.Smoke.Count} checks passed\n"));
+        }
+
+        return o.ToString();
+    }
+
+    private static string Connections(IReadOnlyDictionary<string, long> byDatabase) =>
+        byDatabase.Count == 0 ? "0" : string.Join(", ", byDatabase.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Value} to {kv.Key}")));
+
+    private static string Met(bool met) => met ? "MET" : "NOT MET";
+
+    private static double Mb(long bytes) => bytes / 1048576.0;
+
+    private static string F(double? value, int decimals = 2) =>
+        value is { } v && !double.IsNaN(v) ? v.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : "-";
+
+}

@@ -1,0 +1,126 @@
+using Fleet.Bench.Agent.Measurement;
+using Fleet.Bench.Agent.Scenarios;
+using Fleet.Bench.Agent.Setup;
+
+namespace Fleet.Bench.Agent.Reporting;
+
+/// <summary>Memory of one process after a stretch of steady work.</summary>
+internal sealed record MemoryReading(string Process, double UptimeSeconds, ProcMemory Memory);
+
+/// <summary>The trimmed agent under one set of runtime settings.</summary>
+internal sealed record KnobResult(string Name, string Settings, string Purpose, MemoryReading Memory, AgentWindow Cpu);
+
+/// <summary>Costs of one Fleet cycle derived from the windows: fast, slow refresh alone, and amortised.</summary>
+internal sealed record FleetCycleCost(
+    double AgentCpuMs, double PostgresCpuMs, double? ExecMs, double? Statements, double WallMsMedian, double WallMsMax)
+{
+    public double TotalCpuMs => AgentCpuMs + PostgresCpuMs;
+}
+
+/// <summary>Everything one run measured.</summary>
+internal sealed class BenchResults
+{
+    public required BenchOptions Options { get; init; }
+
+    public DateTimeOffset StartedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    public string PostgresVersion { get; set; } = string.Empty;
+
+    public string ExporterVersion { get; set; } = string.Empty;
+
+    public TableSetInfo? TableSet { get; set; }
+
+    public List<PublishResult> Publishes { get; } = [];
+
+    public AgentWindow? Fast { get; set; }
+
+    public List<CycleSample> FastSamples { get; set; } = [];
+
+    public AgentWindow? SlowEvery { get; set; }
+
+    public List<CycleSample> SlowSamples { get; set; } = [];
+
+    public AgentWindow? TrimmedFast { get; set; }
+
+    public AgentScrapeCost? AgentScrape { get; set; }
+
+    public ExporterWindow? Exporter { get; set; }
+
+    public int ExporterBackends { get; set; }
+
+    public MemoryReading? FrameworkDependentMemory { get; set; }
+
+    public MemoryReading? TrimmedMemory { get; set; }
+
+    public MemoryReading? ExporterMemory { get; set; }
+
+    public List<SmokeResult> Smoke { get; set; } = [];
+
+    public CoverageReport? Coverage { get; set; }
+
+    public List<KnobResult> Knobs { get; } = [];
+
+    public int FleetSeries { get; set; }
+
+    /// <summary>Age of the slow figures in the last snapshot of the fast window (collected_at - size_as_of).</summary>
+    public double? SlowFiguresAgeSeconds { get; set; }
+
+    public TimeSpan Took { get; set; }
+
+    public double Ratio => Options.SlowInterval / Options.Interval;
+
+    public FleetCycleCost? FastCycle => Fast is null
+        ? null
+        : new FleetCycleCost(
+            Fast.AgentCpuPerCycleMs, Fast.PostgresCpuPerCycleMs, Fast.ExecMsPerCycle, Fast.StatementsPerCycle,
+            Stats.Median(FastSamples.Select(s => s.DurationMs).ToList()), Stats.Max(FastSamples.Select(s => s.DurationMs).ToList()));
+
+    /// <summary>
+    /// The slow refresh alone: the slow-every-cycle window's cost minus its cycles at the fast cost, per
+    /// refresh (refreshes counted by the one session each opens to the other database).
+    /// </summary>
+    public FleetCycleCost? SlowRefresh
+    {
+        get
+        {
+            if (Fast is null || SlowEvery is null || SlowEvery.SlowRefreshes == 0)
+            {
+                return null;
+            }
+
+            double refreshes = SlowEvery.SlowRefreshes;
+            double? Extra(double? total, double? perFast) => total is { } t && perFast is { } f ? (t - (SlowEvery.Cycles * f)) / refreshes : null;
+            var slowWalls = SlowSamples.Where(s => s.IncludedSlowRefresh).Select(s => s.DurationMs).ToList();
+            var fastWall = FastCycle!.WallMsMedian;
+            return new FleetCycleCost(
+                Extra(SlowEvery.AgentCpuMs, Fast.AgentCpuPerCycleMs)!.Value,
+                Extra(SlowEvery.Postgres.ClientCpuMs, Fast.PostgresCpuPerCycleMs)!.Value,
+                Extra(SlowEvery.Postgres.ExecMs, Fast.ExecMsPerCycle),
+                Extra(SlowEvery.Postgres.Statements, Fast.StatementsPerCycle),
+                Stats.Median(slowWalls) - fastWall,
+                Stats.Max(slowWalls) - fastWall);
+        }
+    }
+
+    /// <summary>A cycle that also refreshes the slow figures.</summary>
+    public FleetCycleCost? CycleWithSlowRefresh => Combine(1.0);
+
+    /// <summary>The fast cycle plus 1/<see cref="Ratio"/> of a slow refresh: the steady per-cycle cost with the default SlowInterval.</summary>
+    public FleetCycleCost? Amortised => Combine(1.0 / Ratio);
+
+    private FleetCycleCost? Combine(double share)
+    {
+        if (FastCycle is not { } fast || SlowRefresh is not { } slow)
+        {
+            return null;
+        }
+
+        return new FleetCycleCost(
+            fast.AgentCpuMs + (share * slow.AgentCpuMs),
+            fast.PostgresCpuMs + (share * slow.PostgresCpuMs),
+            fast.ExecMs + (share * slow.ExecMs),
+            fast.Statements + (share * slow.Statements),
+            fast.WallMsMedian + (share * slow.WallMsMedian),
+            fast.WallMsMax + (share * slow.WallMsMax));
+    }
+}

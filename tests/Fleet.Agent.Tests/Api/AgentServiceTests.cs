@@ -1,0 +1,161 @@
+using Fleet.Agent.State;
+using Fleet.Agent.Tests.Host;
+using Fleet.Protos.V1;
+using Fleet.Rpc;
+using Fleet.Rpc.Client;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Health.V1;
+using Grpc.Reflection.V1;
+
+namespace Fleet.Agent.Tests.Api;
+
+/// <summary>fleet.v1.AgentService over real gRPC (Fleet.Rpc client, HTTP/2) against standalone agents of a real primary and replica.</summary>
+[Collection(SharedClusterAgentsGroup.Name)]
+public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
+{
+    private static readonly Method<ServerReflectionRequest, ServerReflectionResponse> ReflectionMethod =
+        Method<ServerReflectionRequest, ServerReflectionResponse>.FromDescriptor(ReflectionReflection.Descriptor.Services[0].GetMethod("ServerReflectionInfo"));
+
+    private static readonly Method<HealthCheckRequest, HealthCheckResponse> HealthCheckMethod =
+        Method<HealthCheckRequest, HealthCheckResponse>.FromDescriptor(HealthReflection.Descriptor.Services[0].GetMethod("Check"));
+
+    [Fact]
+    public async Task GetStatus_Primary_IdentityTagsVersionUptimeAndSnapshot()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var status = await fixture.PrimaryAgent.GetStatusAsync();
+
+        Assert.Equal(new NodeIdentity { Name = "node0", Cluster = "agent-tests", Region = "test-region", Zone = "zone-a" }, status.Identity);
+        Assert.Equal(new NodeTags { NoFailover = false, CandidatePriority = 100 }, status.Tags);
+        Assert.Equal(NodeRole.Primary, status.Role);
+        Assert.Equal(PostgresState.Up, status.PostgresState);
+        Assert.False(string.IsNullOrEmpty(status.AgentVersion));
+        Assert.Equal(AgentState.Version, status.AgentVersion);
+        Assert.True(status.StartedAt.ToDateTimeOffset() <= before, $"started_at {status.StartedAt} is after the call");
+        Assert.True(status.Uptime.ToTimeSpan() > TimeSpan.Zero, $"uptime {status.Uptime}");
+        Assert.True(status.Uptime.ToTimeSpan() >= before - status.StartedAt.ToDateTimeOffset() - TimeSpan.FromMilliseconds(1));
+        Assert.False(status.Fenced);
+        Assert.Equal(0UL, status.HighestEpochSeen);
+        Assert.Equal(NodeRole.Primary, status.Snapshot.Role);
+        Assert.NotEqual(0UL, status.Snapshot.SystemIdentifier);
+        Assert.NotNull(status.Snapshot.Primary);
+    }
+
+    [Fact]
+    public async Task GetStatus_Replica_TagsFromConfigurationAndStreamingSnapshot()
+    {
+        var status = await fixture.ReplicaAgent.GetStatusAsync();
+        var primary = await fixture.PrimaryAgent.GetStatusAsync();
+
+        Assert.Equal("node1", status.Identity.Name);
+        Assert.Equal("zone-b", status.Identity.Zone);
+        Assert.Equal(new NodeTags { NoFailover = true, CandidatePriority = 250 }, status.Tags);
+        Assert.Equal(NodeRole.Replica, status.Role);
+        Assert.Equal("streaming", status.Snapshot.Replica.WalReceiver.Status);
+        Assert.Equal(primary.Snapshot.SystemIdentifier, status.Snapshot.SystemIdentifier);
+    }
+
+    [Fact]
+    public async Task GetStatus_Standalone_LinkDisabled()
+    {
+        var status = await fixture.PrimaryAgent.GetStatusAsync();
+
+        Assert.Equal(LinkState.Disabled, status.Link.State);
+        Assert.Equal("", status.Link.Address);
+        Assert.Equal("", status.Link.LastError);
+        Assert.Equal(0UL, status.Link.LastReportSequence);
+        Assert.DoesNotContain("fleet_agent_link_connected", (await fixture.PrimaryAgent.GetAsync("/metrics")).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CollectNow_ReturnsAFreshSnapshotThatGetStatusThenShows()
+    {
+        var before = await fixture.ReplicaAgent.GetStatusAsync();
+
+        var collected = await fixture.ReplicaAgent.Client.CollectNowAsync();
+        var after = await fixture.ReplicaAgent.GetStatusAsync();
+
+        Assert.True(
+            collected.Snapshot.CollectedAt.ToDateTimeOffset() > before.Snapshot.CollectedAt.ToDateTimeOffset(),
+            $"collected_at {collected.Snapshot.CollectedAt} is not newer than {before.Snapshot.CollectedAt}");
+        Assert.Equal(PostgresState.Up, collected.Snapshot.PostgresState);
+        Assert.Equal(NodeRole.Replica, collected.Snapshot.Role);
+        Assert.True(after.Snapshot.CollectedAt.ToDateTimeOffset() >= collected.Snapshot.CollectedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task OperatorMethods_NotYetImplemented_AnswerUnimplemented()
+    {
+        // Requests without an operator reason: should these methods be implemented, they must refuse them
+        // (INVALID_ARGUMENT) rather than act on the shared cluster, and this test then fails instead.
+        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Promote", new PromoteRequest()));
+        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Fence", new FenceRequest()));
+        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Follow", new FollowRequest()));
+        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Rejoin", new RejoinRequest()));
+        var status = await fixture.PrimaryAgent.GetStatusAsync();
+        Assert.Equal(0UL, status.HighestEpochSeen);
+        Assert.False(status.Fenced);
+    }
+
+    [Fact]
+    public async Task Reflection_ListsAgentServiceHealthAndReflection()
+    {
+        using var call = fixture.PrimaryAgent.Channel.DuplexStreamingCall(ReflectionMethod);
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).WaitAsync(RunningAgent.CallTimeout);
+        Assert.True(await call.ResponseStream.MoveNext().WaitAsync(RunningAgent.CallTimeout));
+        var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        await call.RequestStream.CompleteAsync().WaitAsync(RunningAgent.CallTimeout);
+
+        Assert.Contains("fleet.v1.AgentService", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+        Assert.Contains("grpc.reflection.v1.ServerReflection", services);
+    }
+
+    [Fact]
+    public async Task Reflection_DescribesAgentServiceWithEveryMethod()
+    {
+        using var call = fixture.PrimaryAgent.Channel.DuplexStreamingCall(ReflectionMethod);
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "fleet.v1.AgentService" }).WaitAsync(RunningAgent.CallTimeout);
+        Assert.True(await call.ResponseStream.MoveNext().WaitAsync(RunningAgent.CallTimeout));
+        var files = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto.Select(FileDescriptorProto.Parser.ParseFrom).ToList();
+        await call.RequestStream.CompleteAsync().WaitAsync(RunningAgent.CallTimeout);
+
+        var agent = Assert.Single(files, f => f.Name == "fleet/v1/agent.proto");
+        Assert.Equal(
+            ["GetStatus", "CollectNow", "VerifyArchive", "Promote", "Fence", "Follow", "Rejoin"],
+            agent.Service.Single(s => s.Name == "AgentService").Method.Select(m => m.Name));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("fleet.v1.AgentService")]
+    public async Task Health_Check_Serving(string service)
+    {
+        var response = await fixture.ReplicaAgent.Channel
+            .UnaryCall(HealthCheckMethod, new HealthCheckRequest { Service = service }).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task GrpcPathOnHttpPort_RefusedAsNotHttp2()
+    {
+        // The HTTP/1.1 listener is for load balancers and Prometheus; gRPC needs the HTTP/2 listener.
+        using var content = new ByteArrayContent([]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        using var response = await fixture.PrimaryAgent.Http.PostAsync("/fleet.v1.AgentService/GetStatus", content).WaitAsync(RunningAgent.CallTimeout);
+
+        Assert.Equal(System.Net.HttpStatusCode.UpgradeRequired, response.StatusCode);
+    }
+
+    private async Task<StatusCode> StatusOfAsync<TRequest>(string name, TRequest request)
+        where TRequest : class, IMessage<TRequest>
+    {
+        var method = Method<TRequest, ActionResponse>.FromDescriptor(AgentClient.Service.GetMethod(name));
+        var error = await Assert.ThrowsAsync<RpcException>(
+                () => fixture.PrimaryAgent.Channel.UnaryCall(method, request, new CallOptions().WithTimeout(RunningAgent.CallTimeout)).ResponseAsync)
+            .WaitAsync(RunningAgent.CallTimeout);
+        return error.StatusCode;
+    }
+}

@@ -1,0 +1,132 @@
+using Fleet.Protos.V1;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Fleet.Chaos.Tests;
+
+/// <summary>
+/// Real Postgres, real agents, the real aggregator, a writer that records every acknowledged row:
+/// failures are injected and the outcome is checked, never assumed (docs/failover.md).
+/// </summary>
+public sealed class FailoverChaosTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task PostmasterKill_SynchronousMode_PromotesSyncStandby_LosesNoAcknowledgedWrite_NoSplitBrain()
+    {
+        await using var chaos = await ChaosFleet.StartAsync(synchronous: true, output.WriteLine);
+        await chaos.WaitUntilSteadyAsync(StartTimeout);
+        var postgres = chaos.Fleet.Postgres;
+        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
+        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
+        writer.Start();
+        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+
+        var killedAt = writer.Now;
+        postgres.Primary.KillPostmaster();
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await WaitForAcknowledgementsAsync(writer, first.Node, 20);
+        await writer.StopAsync();
+
+        var writableAfter = first.At - killedAt;
+        output.WriteLine($"writable again on {first.Node} {writableAfter.TotalMilliseconds:F0} ms after the postmaster kill");
+        Assert.Equal("node1", first.Node); // the synchronous standby is preferred
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var missing = await MissingOnAsync(postgres.Nodes.Single(n => n.Name == first.Node).ConnectionString, writer.Acknowledgements);
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes are missing on the new primary, e.g. {string.Join(", ", missing.Take(5))}");
+
+        var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Summary.Timeline == 2, "node1 published as primary on timeline 2", TimeSpan.FromSeconds(10));
+        Assert.Equal(1UL, cluster.Summary.Epoch);
+        var events = await chaos.EventsAsync();
+        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("node1 promoted (epoch 1, timeline 2)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PrimaryAgentGone_ReplicasStillStream_NoFailover()
+    {
+        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
+        await chaos.WaitUntilSteadyAsync(StartTimeout);
+        var postgres = chaos.Fleet.Postgres;
+        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
+        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
+        writer.Start();
+
+        // The aggregator loses the primary's agent; Postgres and its replication are untouched.
+        await chaos.Fleet.Agents[0].StopAsync();
+        var until = writer.Now + TimeSpan.FromSeconds(8); // longer than failover timeout + lease + margin (3 + 2 + 1 s)
+        while (writer.Now < until)
+        {
+            var cluster = await chaos.GetClusterAsync();
+            Assert.Equal(0UL, cluster.Summary.Epoch);
+            Assert.DoesNotContain(cluster.Nodes, n => n.Identity.Name != "node0" && n.Role == NodeRole.Primary);
+            await Task.Delay(250);
+        }
+
+        await writer.StopAsync();
+        Assert.All(writer.Acknowledgements, a => Assert.Equal("node0", a.Node));
+        Assert.NotEmpty(writer.Acknowledgements);
+        var events = await chaos.EventsAsync();
+        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("no failover: replicas still stream from the primary", StringComparison.Ordinal));
+        Assert.DoesNotContain(events, e => e.Message.Contains("promoted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WholePrimaryNodeLost_FailsOverAfterLease_NoSplitBrain()
+    {
+        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
+        await chaos.WaitUntilSteadyAsync(StartTimeout);
+        var postgres = chaos.Fleet.Postgres;
+        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
+        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
+        writer.Start();
+        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+
+        // Agent and Postgres of the primary both die.
+        var lostAt = writer.Now;
+        var stopAgent = chaos.Fleet.Agents[0].StopAsync();
+        postgres.Primary.KillPostmaster();
+        await stopAgent.WaitAsync(TimeSpan.FromSeconds(15));
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await WaitForAcknowledgementsAsync(writer, first.Node, 20);
+        await writer.StopAsync();
+
+        output.WriteLine($"writable again on {first.Node} {(first.At - lostAt).TotalMilliseconds:F0} ms after losing the whole primary node");
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var cluster = await chaos.WaitForPrimaryAsync(first.Node, TimeSpan.FromSeconds(10));
+        Assert.Equal(1UL, cluster.Summary.Epoch);
+        var other = first.Node == "node1" ? "node2" : "node1";
+        await chaos.WaitUntilAsync(c => c.Topology.Any(e => e.Node == other && e.Upstream == first.Node && e.Streaming), $"{other} streams from {first.Node}", TimeSpan.FromSeconds(20));
+    }
+
+    private static async Task WaitForAcknowledgementsAsync(AcknowledgedWriter writer, string node, int count)
+    {
+        var deadline = writer.Now + TimeSpan.FromSeconds(30);
+        while (writer.Acknowledgements.Count(a => a.Node == node) < count)
+        {
+            if (writer.Now > deadline)
+            {
+                throw new TimeoutException($"{node} did not acknowledge {count} writes");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<List<long>> MissingOnAsync(string connectionString, IReadOnlyList<Acknowledged> acknowledged)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT seq FROM chaos_writes", connection);
+        var present = new HashSet<long>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                present.Add(reader.GetInt64(0));
+            }
+        }
+
+        return [.. acknowledged.Select(a => a.Seq).Where(s => !present.Contains(s))];
+    }
+}
