@@ -53,11 +53,13 @@ internal static class BenchRunner
             target = new ChildAggregator(settings, Path.GetFullPath(dll), tempDirectory);
         }
 
+        var source = await SourceRevisionAsync(options.InProcess ? AppContext.BaseDirectory : Path.GetDirectoryName(((ChildAggregator)target).DllPath)!, cancellationToken);
+
         var fleet = FleetModel.Create(options.Agents, options.ClusterSize);
         var counters = new LoadCounters();
         var nodeIndex = fleet.Nodes.ToDictionary(n => n.Name, n => n.Index, StringComparer.Ordinal);
         var agents = fleet.Nodes.Select(n => new SimulatedAgent(n, options.Interval, counters)).ToArray();
-        var result = new BenchResult { Options = options, Arguments = string.Join(' ', args), Clusters = fleet.Clusters.Count };
+        var result = new BenchResult { Options = options, Arguments = string.Join(' ', args), Clusters = fleet.Clusters.Count, Source = source };
 
         await using (target)
         {
@@ -289,6 +291,47 @@ internal static class BenchRunner
         static string? Fail(string message)
         {
             Console.Error.WriteLine("error: " + message);
+            return null;
+        }
+    }
+
+    /// <summary>"git abc1234 (+3 files modified under aggregator/ rpc/ common/ protos/)" for the tree the aggregator was built from.</summary>
+    private static async Task<string> SourceRevisionAsync(string directory, CancellationToken cancellationToken)
+    {
+        var head = await GitAsync(directory, ["rev-parse", "--short", "HEAD"], cancellationToken);
+        if (head is null)
+        {
+            return "not a git checkout";
+        }
+
+        var top = await GitAsync(directory, ["rev-parse", "--show-toplevel"], cancellationToken);
+        var status = top is null ? null : await GitAsync(top, ["status", "--porcelain", "--", "aggregator", "rpc", "common", "protos"], cancellationToken);
+        var modified = status?.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length ?? 0;
+        return modified == 0 ? $"git {head}" : $"git {head} + {modified} uncommitted file(s) under aggregator/ rpc/ common/ protos/";
+    }
+
+    private static async Task<string?> GitAsync(string directory, string[] args, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(start);
+            if (process is null)
+            {
+                return null;
+            }
+
+            var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+            await process.WaitForExitAsync(cancellationToken);
+            return process.ExitCode == 0 ? output.Trim() : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
             return null;
         }
     }

@@ -43,6 +43,13 @@ internal sealed class ChaosFleet : IAsyncDisposable
         return await Channel.UnaryCall(method, new GetClusterRequest { Cluster = "chaos" }, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10))).ResponseAsync;
     }
 
+    public async Task<RoleChangeResponse> SwitchoverAsync(string candidate, string operatorName, string reason)
+    {
+        var method = Method<SwitchoverRequest, RoleChangeResponse>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("Switchover"));
+        var request = new SwitchoverRequest { Cluster = "chaos", Candidate = candidate, Operator = new OperatorContext { Operator = operatorName, Reason = reason } };
+        return await Channel.UnaryCall(method, request, new CallOptions().WithTimeout(TimeSpan.FromSeconds(60))).ResponseAsync;
+    }
+
     /// <summary>The cluster, or null while the aggregator has not heard of it yet (NOT_FOUND).</summary>
     public async Task<Cluster?> TryGetClusterAsync()
     {

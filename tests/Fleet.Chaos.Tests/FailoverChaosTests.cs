@@ -99,6 +99,43 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
         await chaos.WaitUntilAsync(c => c.Topology.Any(e => e.Node == other && e.Upstream == first.Node && e.Streaming), $"{other} streams from {first.Node}", TimeSpan.FromSeconds(20));
     }
 
+    [Fact]
+    public async Task Switchover_PromotesChosenReplica_OldPrimaryRejoinsAsReplica_NoLoss_NoSplitBrain()
+    {
+        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
+        await chaos.WaitUntilSteadyAsync(StartTimeout);
+        var postgres = chaos.Fleet.Postgres;
+        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
+        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
+        writer.Start();
+        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+
+        var requestedAt = writer.Now;
+        var response = await chaos.SwitchoverAsync("node2", "chaos test", "planned switchover");
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await WaitForAcknowledgementsAsync(writer, "node2", 20);
+        await writer.StopAsync();
+
+        output.WriteLine($"switchover: writable on {first.Node} {(first.At - requestedAt).TotalMilliseconds:F0} ms after the request; decision took {response.Decision.DurationMs} ms");
+        Assert.Equal(DecisionOutcome.Completed, response.Decision.Outcome);
+        Assert.Equal("node2", response.Decision.NewPrimary);
+        Assert.Equal("node2", first.Node);
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var missing = await MissingOnAsync(postgres.Nodes.Single(n => n.Name == "node2").ConnectionString, writer.Acknowledgements);
+        Assert.Empty(missing);
+        await chaos.WaitUntilAsync(c => c.Summary.Primary == "node2" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node2" && e.Streaming),
+            "the old primary node0 rejoined as a replica of node2", TimeSpan.FromSeconds(60));
+        Assert.False(await IsWritableAsync(postgres.Primary.ConnectionString), "the old primary must not accept writes after rejoining");
+    }
+
+    private static async Task<bool> IsWritableAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", connection);
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task WaitForAcknowledgementsAsync(AcknowledgedWriter writer, string node, int count)
     {
         var deadline = writer.Now + TimeSpan.FromSeconds(30);

@@ -74,7 +74,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             await steps.RunAsync("stop", async () =>
             {
                 // A server that is not running is fenced already (pg_ctl status exits 3).
-                if (PostmasterProbe.IsDead(DataDirectory))
+                if (PostmasterProbe.IsDead(DataDirectory) || !File.Exists(Path.Combine(DataDirectory, "postmaster.pid")))
                 {
                     return;
                 }

@@ -3,7 +3,10 @@ namespace Fleet.Agent.Actions;
 /// <summary>Whether the local postmaster is gone, from its pid file and /proc (Linux). Cheap enough for 100 ms probes.</summary>
 internal static class PostmasterProbe
 {
-    /// <summary>True when postmaster.pid is gone or names a process that no longer exists (or is a zombie).</summary>
+    /// <summary>
+    /// True when postmaster.pid names a process that no longer exists (or is a zombie): a crash. A clean
+    /// shutdown removes the pid file, and that is not a death (an operator stopped it on purpose).
+    /// </summary>
     public static bool IsDead(string? dataDirectory)
     {
         if (string.IsNullOrEmpty(dataDirectory))
@@ -16,7 +19,7 @@ internal static class PostmasterProbe
             var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
             if (!File.Exists(pidFile))
             {
-                return true;
+                return false;
             }
 
             using var reader = new StreamReader(pidFile);

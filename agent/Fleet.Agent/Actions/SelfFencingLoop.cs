@@ -25,7 +25,8 @@ internal sealed class SelfFencingLoop(
         {
             var snapshot = board.Current;
             var isPrimary = snapshot is { Role: NodeRole.Primary, PostgresState: PostgresState.Up };
-            if (isPrimary && !state.Fenced && PostmasterDied())
+            // Only a primary the aggregator manages (it was granted a lease) is fenced on a crash: a standalone agent just reports.
+            if (isPrimary && !state.Fenced && lease.ExpiresAt is not null && PostmasterDied())
             {
                 ActionLog.SelfFencing(logger, "the postmaster of this primary died: declaring it down and fenced (the agent will not restart it)");
                 state.SetFenced(true, keepDown: true);

@@ -88,6 +88,11 @@ internal sealed class AgentCommandDispatcher(
         {
             result.QueuedMs = (ulong)Math.Max(0, (time.GetUtcNow() - queuedAt).TotalMilliseconds);
             ActionLog.Starting(logger, command.CommandCase.ToString(), command.Epoch, command.CommandId);
+            if (command.CommandCase is AggregatorCommand.CommandOneofCase.Rejoin or AggregatorCommand.CommandOneofCase.Promote)
+            {
+                state.AllowStart();
+            }
+
             result.Details = command.CommandCase switch
             {
                 AggregatorCommand.CommandOneofCase.Promote => await actions.PromoteAsync(command.Promote.WaitForReplayLsn, [.. command.Promote.ReplicaSlots], timeout.Token),

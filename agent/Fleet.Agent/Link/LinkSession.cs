@@ -23,7 +23,6 @@ internal sealed class LinkSession(
 {
     private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private ulong _sequence;
     private long _archiveReported;
 
     /// <summary>Raised once the aggregator has welcomed the agent (the caller resets its backoff).</summary>
@@ -46,6 +45,12 @@ internal sealed class LinkSession(
             if (!welcome.Accepted)
             {
                 throw new LinkRejectedException(welcome.Reason);
+            }
+
+            // The aggregator's current epoch: commands older than it are stale from now on.
+            if (call.ResponseStream.Current.Epoch > 0)
+            {
+                state.ObserveEpoch(call.ResponseStream.Current.Epoch);
             }
 
             state.SetLinkState(LinkState.Connected, aggregatorId: welcome.AggregatorId);
@@ -86,7 +91,7 @@ internal sealed class LinkSession(
 
     private async Task<ulong> SendReportAsync(IClientStreamWriter<AgentMessage> requests, NodeSnapshot snapshot, CancellationToken cancellationToken)
     {
-        var sequence = Interlocked.Increment(ref _sequence);
+        var sequence = state.NextReportSequence();
         var report = new AgentReport
         {
             Sequence = sequence,

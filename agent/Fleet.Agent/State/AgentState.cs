@@ -89,6 +89,11 @@ public sealed class AgentState
         }
     }
 
+    private ulong _reportSequence;
+
+    /// <summary>Report sequence numbers are per agent process (instance id), not per stream.</summary>
+    public ulong NextReportSequence() => Interlocked.Increment(ref _reportSequence);
+
     public void RecordReportSent(ulong sequence)
     {
         lock (_lock)
@@ -102,6 +107,15 @@ public sealed class AgentState
     /// If something restarts it anyway, the agent stops it again. Cleared by Promote and Rejoin.
     /// </summary>
     public bool KeepDown { get; private set; }
+
+    /// <summary>Lets an action start Postgres again (Rejoin, Promote) without the keep-down guard stopping it.</summary>
+    public void AllowStart()
+    {
+        lock (_lock)
+        {
+            KeepDown = false;
+        }
+    }
 
     public void SetFenced(bool fenced, bool keepDown = false)
     {

@@ -9,10 +9,10 @@ using Google.Protobuf.WellKnownTypes;
 namespace Fleet.Aggregator.Api;
 
 /// <summary>
-/// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Switchover and Failover are
-/// not defined here yet and answer UNIMPLEMENTED until the failover controller lands.
+/// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Failover (the manual,
+/// possibly cross-region one) is not defined here yet and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, TimeProvider time)
+internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, Failover.FailoverController failover, TimeProvider time)
 {
     public const int DefaultEventLimit = 100;
 
@@ -135,6 +135,14 @@ internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChange
             throw new RpcException(StatusCode.ResourceExhausted,
                 $"this watch fell more than {FleetChangeFeed.WatcherQueueCapacity} changes behind and was dropped; reconnect to get a fresh initial state");
         }
+    }
+
+    public async Task<RoleChangeResponse> Switchover(SwitchoverRequest request, ServerCallContext context)
+    {
+        var actor = OperatorAuthorization.Authorize(context, request.Operator);
+        var decision = await failover.SwitchoverAsync(Required(request.Cluster, "cluster"), NullIfEmpty(request.Candidate), actor, request.Operator.Reason,
+            request.HasExpectedEpoch ? request.ExpectedEpoch : null, context.CancellationToken);
+        return new RoleChangeResponse { Decision = decision };
     }
 
     private Timestamp Now() => Timestamp.FromDateTimeOffset(time.GetUtcNow());

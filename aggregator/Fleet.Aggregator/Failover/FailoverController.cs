@@ -173,19 +173,94 @@ internal sealed class FailoverController(
 
     private async Task PromoteAsync(string cluster, ClusterTrack track, string oldPrimary, string candidate, FailoverVerdict verdict, CancellationToken cancellationToken)
     {
-        var watch = Stopwatch.StartNew();
-        var decision = new FailoverDecision
-        {
-            Kind = DecisionKind.AutomaticFailover,
-            Outcome = DecisionOutcome.InProgress,
-            Cluster = cluster,
-            OldPrimary = oldPrimary,
-            NewPrimary = candidate,
-            Actor = "aggregator",
-            StartedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-        };
+        var decision = NewDecision(DecisionKind.AutomaticFailover, cluster, oldPrimary, candidate, "aggregator");
         decision.Reasons.AddRange(verdict.Reasons);
         decision.Candidates.AddRange(verdict.Candidates);
+        await ExecuteAsync(decision, track, requireFence: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// A planned switchover requested by an operator: the same machinery, but the old primary must confirm
+    /// it is fenced (stopped, so its last WAL reaches the replicas) before the candidate is promoted, and it
+    /// is asked to rejoin as a replica right after. Refusals come back as a REFUSED decision with reasons.
+    /// </summary>
+    public async Task<FailoverDecision> SwitchoverAsync(string cluster, string? candidate, string actor, string reason, ulong? expectedEpoch, CancellationToken cancellationToken)
+    {
+        if (!_clusters.TryGetValue(cluster, out var track) || track.Primary is not { } primary)
+        {
+            throw new Rpc.RpcException(Rpc.StatusCode.NotFound, $"no cluster '{cluster}' with a known primary in this region");
+        }
+
+        if (expectedEpoch is { } expected && expected != monitor.Epoch(cluster))
+        {
+            throw new Rpc.RpcException(Rpc.StatusCode.Aborted, $"expected epoch {expected}, but the cluster is at epoch {monitor.Epoch(cluster)}");
+        }
+
+        var decision = NewDecision(DecisionKind.Switchover, cluster, primary, candidate ?? string.Empty, actor);
+        decision.OperatorReason = reason;
+        var observation = ClusterObserver.Observe(cluster, fleet.ClusterNodes(cluster), primary, null, null, time.GetUtcNow(), aggregatorOptions.Value.Link.ReportInterval * 1.5);
+        var candidates = observation is null ? [] : CandidateRanking.Evaluate(observation, Options.MaximumLagOnFailover);
+        decision.Candidates.AddRange(candidates);
+        var chosen = string.IsNullOrEmpty(candidate) ? candidates.FirstOrDefault(c => c.Eligible) : candidates.FirstOrDefault(c => c.Node == candidate);
+        string? refusal = observation is null ? $"primary {primary} is unknown"
+            : !observation.Primary.PostgresUp ? $"primary {primary} is not healthy: use Failover, not Switchover"
+            : chosen is null ? (string.IsNullOrEmpty(candidate) ? "no eligible candidate" : $"'{candidate}' is not a replica of this cluster")
+            : !chosen.Eligible ? $"{chosen.Node} is not eligible: {string.Join(", ", chosen.RejectedBecause)}"
+            : !observation.Replicas.First(r => r.Node == chosen.Node).StreamingFromPrimary ? $"{chosen.Node} does not stream from the primary"
+            : null;
+        if (refusal is null && track.Busy)
+        {
+            refusal = "another role change of this cluster is in progress";
+        }
+
+        if (refusal is not null)
+        {
+            decision.Outcome = DecisionOutcome.Refused;
+            decision.Reasons.Add(refusal);
+            decision.FinishedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+            recorder.Record(EventKind.FailoverDecision, cluster, primary, $"switchover refused: {refusal}", decision.Reasons, actor);
+            await AuditAsync(decision, cancellationToken);
+            return decision;
+        }
+
+        decision.NewPrimary = chosen!.Node;
+        decision.Reasons.Add($"switchover requested by {actor}: {reason}");
+        track.Busy = true;
+        try
+        {
+            await ExecuteAsync(decision, track, requireFence: true, cancellationToken);
+        }
+        finally
+        {
+            track.Busy = false;
+        }
+
+        if (decision.Outcome == DecisionOutcome.Completed)
+        {
+            _ = RejoinAsync(new NodeKey(cluster, primary), track);
+        }
+
+        return decision;
+    }
+
+    private FailoverDecision NewDecision(DecisionKind kind, string cluster, string oldPrimary, string candidate, string actor) => new()
+    {
+        Kind = kind,
+        Outcome = DecisionOutcome.InProgress,
+        Cluster = cluster,
+        OldPrimary = oldPrimary,
+        NewPrimary = candidate,
+        Actor = actor,
+        StartedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+    };
+
+    private async Task ExecuteAsync(FailoverDecision decision, ClusterTrack track, bool requireFence, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        var cluster = decision.Cluster;
+        var oldPrimary = decision.OldPrimary;
+        var candidate = decision.NewPrimary;
+        var verdictReasons = decision.Reasons.ToList();
 
         // 1. The epoch goes up, durably, before any command is sent.
         var current = await store.GetEpochAsync(cluster, cancellationToken);
@@ -202,7 +277,7 @@ internal sealed class FailoverController(
         decision.Epoch = epoch;
         decision.Id = $"{cluster}/{epoch}";
         FailoverLog.Started(logger, cluster, oldPrimary, candidate, epoch);
-        recorder.Record(EventKind.FailoverDecision, cluster, candidate, $"failover from {oldPrimary} to {candidate} under epoch {epoch}", verdict.Reasons);
+        recorder.Record(EventKind.FailoverDecision, cluster, candidate, $"{Describe(decision.Kind)} from {oldPrimary} to {candidate} under epoch {epoch}", verdictReasons, decision.Actor);
 
         // 2. Fence the old primary if its agent can still hear us (it normally cannot).
         var oldKey = new NodeKey(cluster, oldPrimary);
@@ -214,8 +289,19 @@ internal sealed class FailoverController(
             }
             catch (TimeoutException)
             {
+                if (requireFence)
+                {
+                    await FailAsync(decision, "fence", $"old primary {oldPrimary} did not confirm fencing within {FenceTimeout.TotalSeconds:F0} s", watch);
+                    return;
+                }
+
                 decision.Reasons.Add($"old primary {oldPrimary} did not confirm fencing within {FenceTimeout.TotalSeconds:F0} s (its lease has expired)");
             }
+        }
+        else if (requireFence)
+        {
+            await FailAsync(decision, "fence", $"old primary {oldPrimary} is not connected", watch);
+            return;
         }
 
         // 3. Promote.
@@ -288,6 +374,13 @@ internal sealed class FailoverController(
             $"{candidate} promoted (epoch {epoch}, timeline {decision.NewTimeline}) in {watch.ElapsedMilliseconds} ms; {followers.Count - problems.Count} of {followers.Count} replicas follow it", decision.Reasons);
         await AuditAsync(decision, cancellationToken);
     }
+
+    private static string Describe(DecisionKind kind) => kind switch
+    {
+        DecisionKind.Switchover => "switchover",
+        DecisionKind.ManualFailover => "manual failover",
+        _ => "failover",
+    };
 
     private async Task RejoinAsync(NodeKey node, ClusterTrack track)
     {

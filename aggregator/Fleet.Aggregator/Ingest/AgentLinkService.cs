@@ -20,6 +20,7 @@ internal sealed class AgentLinkService(
     IngestCounters counters,
     IEnumerable<ILinkObserver> observerList,
     TimeProvider time,
+    IEpochView epochs,
     ILogger<AgentLinkService> logger)
 {
     private const int MaxIdentityLength = 128;
@@ -65,7 +66,9 @@ internal sealed class AgentLinkService(
         sessions.Set(session);
         try
         {
-            await session.SendAsync(Welcome(config), context.CancellationToken);
+            var welcome = Welcome(config);
+            welcome.Epoch = epochs.Epoch(key.Cluster);
+            await session.SendAsync(welcome, context.CancellationToken);
             await ReadMessagesAsync(requests, session, context);
         }
         finally

@@ -11,6 +11,9 @@ internal sealed class BenchResult
 
     public required int Clusters { get; init; }
 
+    /// <summary>Revision of the source tree the aggregator was built from.</summary>
+    public required string Source { get; init; }
+
     public string Target { get; set; } = string.Empty;
 
     public string? AggregatorDll { get; set; }

@@ -17,7 +17,7 @@ internal static class ConsoleReport
         text.AppendLine();
         text.AppendLine(Invariant($"- run: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}"));
         text.AppendLine(Invariant($"- command: Fleet.Bench.Aggregator {r.Arguments}").TrimEnd());
-        text.AppendLine(Invariant($"- aggregator: {r.Target}; GC {r.GcMode}"));
+        text.AppendLine(Invariant($"- aggregator: {r.Target}; built from {r.Source}; GC {r.GcMode}"));
         text.AppendLine(Invariant($"- load: {o.Agents} agents in {r.Clusters} clusters of {o.ClusterSize} (1 primary + {o.ClusterSize - 1} streaming replicas), 3 databases and 10 tables each, reports of {r.AverageReportBytes:F0} B on average"));
         text.AppendLine(Invariant($"- transport: {r.Channels} GrpcChannels × {o.AgentsPerChannel} agents, {r.Http2Connections} TCP connections to the gRPC port (agents + watch); Kestrel MaxStreamsPerConnection {(o.MaxStreamsPerConnection?.ToString(CultureInfo.InvariantCulture) ?? "default (100)")}"));
         text.AppendLine(Invariant($"- window: {r.WindowSeconds:F1} s measured after a {o.Ramp.TotalSeconds:F0} s ramp and {o.Warmup.TotalSeconds:F0} s warm-up; latency watch: {(o.Watch ? "FleetService.Watch, whole region, include_snapshots" : "none")}{(o.DashboardWatches > 0 ? Invariant($", plus {o.DashboardWatches} dashboard watch(es) without snapshots") : string.Empty)}"));

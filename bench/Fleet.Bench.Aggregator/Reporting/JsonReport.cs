@@ -29,6 +29,7 @@ internal static class JsonReport
         w.WriteStartObject("aggregator");
         w.WriteString("target", r.Target);
         w.WriteString("dll", r.AggregatorDll);
+        w.WriteString("source", r.Source);
         w.WriteString("gc", r.GcMode);
         w.WriteBoolean("isolated", r.Isolated);
         w.WriteBoolean("alive", r.AggregatorAlive);

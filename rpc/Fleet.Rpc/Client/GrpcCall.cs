@@ -16,6 +16,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
 {
     private static readonly MediaTypeHeaderValue GrpcContentType = new(GrpcProtocol.ContentType);
 
+    /// <summary>Longest timer a CancellationTokenSource accepts, with a margin.</summary>
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromDays(30);
+
     private readonly GrpcChannel _channel;
     private readonly Method<TRequest, TResponse> _method;
     private readonly CallOptions _options;
@@ -40,7 +43,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         _callCts = options.CancellationToken.CanBeCanceled
             ? CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken)
             : new CancellationTokenSource();
-        if (options.Deadline is { } deadline)
+        // DateTime.MaxValue means "no deadline"; beyond a timer's range a deadline is effectively none too.
+        if (options.Deadline is { } deadline && deadline != DateTime.MaxValue && deadline.ToUniversalTime() - DateTime.UtcNow < MaxTimer)
         {
             var remaining = deadline.ToUniversalTime() - DateTime.UtcNow;
             _deadlineCts = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
@@ -122,6 +126,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
         try
         {
             var response = await GetResponseAsync();
+            if (_status is { StatusCode: StatusCode.OK })
+            {
+                return false;
+            }
+
             _responseReader ??= PipeReader.Create(await response.Content.ReadAsStreamAsync(_callCts.Token));
             _current = await MessageFraming.ReadMessageAsync(
                 _responseReader, _method.ResponseParser, _channel.Options.MaxReceiveMessageSize, _responseEncoding, _callCts.Token);
@@ -143,7 +152,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
                 throw Finish(status, trailers);
             }
 
-            Finish(status, trailers);
+            Complete(status, trailers);
             return false;
         }
         catch (Exception ex) when (ex is not RpcException || _status is null)
@@ -233,7 +242,7 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             headers.TryAddWithoutValidation(GrpcProtocol.EncodingHeader, GrpcProtocol.Gzip);
         }
 
-        if (_options.Deadline is { } deadline)
+        if (_options.Deadline is { } deadline && deadline != DateTime.MaxValue)
         {
             headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(deadline.ToUniversalTime() - DateTime.UtcNow));
         }
@@ -278,7 +287,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             }
 
             response.Dispose();
-            throw Finish(status, trailers);
+            if (status.StatusCode != StatusCode.OK)
+            {
+                throw Finish(status, trailers);
+            }
+
+            // Trailers-only OK: a stream that ended without messages.
+            Complete(status, trailers);
+            return response;
         }
 
         var contentType = response.Content.Headers.ContentType?.ToString();
@@ -311,6 +327,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
 
         var message = headers.TryGetValues(GrpcProtocol.MessageHeader, out var messages) ? messages.FirstOrDefault() : null;
         return new Status((StatusCode)code, StatusMessageEncoding.Decode(message));
+    }
+
+    /// <summary>Records a successful end without building an exception nobody throws.</summary>
+    private void Complete(Status status, Metadata trailers)
+    {
+        _status ??= status;
+        _trailers ??= trailers;
+        _requestContent?.Complete();
     }
 
     /// <summary>Records the final status once and returns the exception that reports it.</summary>

@@ -44,7 +44,8 @@ internal sealed class ServerCall : IDisposable
         _callCts = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted);
 
         var deadline = DateTime.MaxValue;
-        if (timeout is { } t)
+        // Beyond a timer's range (about 49 days) a deadline is effectively none.
+        if (timeout is { } t && t < TimeSpan.FromDays(30))
         {
             deadline = DateTime.UtcNow + t;
             _deadlineCts = new CancellationTokenSource(t);

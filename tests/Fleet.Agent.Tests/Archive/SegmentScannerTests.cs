@@ -85,11 +85,11 @@ public sealed class SegmentScannerTests
         Assert.Null(headers.Problem);
         Assert.Equal("record_invalid", deep.Problem?.Code);
         Assert.Contains("without a switch record", deep.Problem?.Message, StringComparison.Ordinal);
-        Assert.Equal(last + 324, deep.Problem?.Lsn);
+        Assert.Equal((last + 324 + 7) & ~7UL, deep.Problem?.Lsn);
     }
 
     [Theory]
-    [InlineData(8, 0x0000000000000000UL, "page_address_mismatch")]
+    [InlineData(2, 0x0000000000000000UL, "page_address_mismatch")]
     [InlineData(0, 0xDEADUL, "page_address_mismatch")]
     public void Scan_WrongPageAddress_Reported(int page, ulong address, string code)
     {
@@ -197,29 +197,38 @@ public sealed class SegmentScannerTests
     }
 
     [Fact]
-    public async Task Verifier_SegmentBoundaryDisagreesOnContinuation_FailureNamingTheLaterSegment()
+    public async Task Verifier_SegmentBoundaryDisagreesOnContinuation_HeaderModeNamesTheLaterSegment()
     {
-        var wal = new WalBuilder(Sysid).StartAt(1);
-        while (wal.Position < (2 * Size) + 30_000)
-        {
-            wal.Add(20_000);
-        }
-
-        wal.Switch();
+        // A 50 kB record starting three pages before the end of segment 1: its last pages there are pure continuation.
+        var wal = Stream(50_000);
         using var directory = new TempDirectory();
         wal.WriteTo(directory.Path);
-        var second = wal.Segment(2);
-        var carried = BinaryPrimitives.ReadUInt32LittleEndian(second.AsSpan(16));
-        Assert.True(carried > 8192, $"the first page of segment 2 continues {carried} bytes");
-        // Rewrite the continuation chain of segment 2 as if a different record (shorter by 4 KiB) were continuing.
-        BinaryPrimitives.WriteUInt32LittleEndian(second.AsSpan(16), carried - 4096);
-        BinaryPrimitives.WriteUInt32LittleEndian(second.AsSpan(8192 + 16), carried - 4096 - (8192 - 40));
-        await File.WriteAllBytesAsync(Path.Combine(directory.Path, wal.Name(2)), second);
+        // Segment 2 from another stream of the same cluster, where a 30 kB record crosses the boundary instead.
+        var other = Stream(30_000).Segment(2);
+        Assert.NotEqual(BinaryPrimitives.ReadUInt32LittleEndian(wal.Segment(2).AsSpan(16)), BinaryPrimitives.ReadUInt32LittleEndian(other.AsSpan(16)));
+        await File.WriteAllBytesAsync(Path.Combine(directory.Path, wal.Name(2)), other);
 
-        var status = await VerifyAsync(directory.Path, deep: false);
+        var headers = await VerifyAsync(directory.Path, deep: false);
+        var deep = await VerifyAsync(directory.Path, deep: true);
 
-        Assert.Equal(ArchiveVerdict.Failure, status.Verdict);
-        Assert.Equal(wal.Name(2), status.FirstProblem.Subject);
+        Assert.Equal(ArchiveVerdict.Failure, headers.Verdict);
+        Assert.Equal((FindingCodes.RecordInvalid, wal.Name(2)), (headers.FirstProblem.Code, headers.FirstProblem.Subject));
+        Assert.Equal(ArchiveVerdict.Failure, deep.Verdict);
+        Assert.Contains(deep.Findings, f => f.Code == FindingCodes.RecordInvalid && f.Subject == wal.Name(1) && f.Message.Contains("xlp_rem_len", StringComparison.Ordinal));
+    }
+
+    private static WalBuilder Stream(int spanning)
+    {
+        var wal = new WalBuilder(Sysid).StartAt(1);
+        while (wal.Position < (2 * Size) - (3 * 8192))
+        {
+            wal.Add(4000);
+        }
+
+        wal.Add(spanning);
+        wal.Add(100);
+        wal.Switch();
+        return wal;
     }
 
     private static Task<ArchiveStatus> VerifyAsync(string directory, bool deep) =>

@@ -76,6 +76,16 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Deadline_MaxValueOrFarAway_MeansNoDeadline()
+    {
+        var none = await fixture.Client.Echo(new EchoRequest { Text = "max" }, new CallOptions(deadline: DateTime.MaxValue)).ResponseAsync.DefaultTimeout();
+        var far = await fixture.Client.Echo(new EchoRequest { Text = "far" }, new CallOptions(deadline: DateTime.UtcNow.AddDays(400))).ResponseAsync.DefaultTimeout();
+
+        Assert.Equal("max", none.Text);
+        Assert.Equal("far", far.Text);
+    }
+
+    [Fact]
     public async Task Cancellation_ByClient_PropagatesToServer()
     {
         var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;

@@ -76,6 +76,17 @@ public sealed class MalformedInputTests(EchoServerFixture fixture) : IClassFixtu
         Assert.Equal(StatusCode.Internal, response.GrpcStatus);
     }
 
+    [Theory]
+    [InlineData("99999999S")]
+    [InlineData("99999999H")]
+    public async Task HugeTimeout_IsNoDeadline_NotAServerError(string timeout)
+    {
+        var response = await _raw.PostAsync(EchoPath, RawGrpcClient.Frame(new EchoRequest { Text = "t" }.ToByteArray()), headers: new Dictionary<string, string> { ["grpc-timeout"] = timeout }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.HttpStatus);
+        Assert.Equal(StatusCode.OK, response.GrpcStatus);
+    }
+
     [Fact]
     public async Task UnknownMethod_IsUnimplementedTrailersOnly()
     {

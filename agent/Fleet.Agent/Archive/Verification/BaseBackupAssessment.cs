@@ -40,8 +40,7 @@ internal static class BaseBackupAssessment
         {
             foreach (var a in archived)
             {
-                var name = a.Label.Label.Length > 0 ? $"{a.Label.Label} ({a.File.Name.BaseName})" : a.File.Name.BaseName;
-                candidates.Add(new Candidate(name, a.Label.StartLsn, a.Label.StartTimeline, a.Label.StopTime ?? a.File.Entry.LastModified));
+                candidates.Add(new Candidate(a.File.Name.BaseName, a.Label.StartLsn, a.Label.StartTimeline, a.Label.StopTime ?? a.File.Entry.LastModified));
             }
         }
 
@@ -68,7 +67,7 @@ internal static class BaseBackupAssessment
         if (start is null)
         {
             start = oldest.StartLsn;
-            startDescription = $"the oldest base backup, {oldest.Name} ({Lsn.Format(oldest.StartLsn)})";
+            startDescription = $"the oldest base backup ({oldest.Name}, from {Lsn.Format(oldest.StartLsn)})";
         }
 
         var age = now - newest.FinishedAt;
