@@ -23,7 +23,7 @@ internal sealed class BenchOptions
     public int Samples { get; private set; } = 10;
 
     /// <summary>Warm-up of every contender before its window (JIT, first slow refresh, connection set-up).</summary>
-    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Collection time before memory is read.</summary>
     public TimeSpan Steady { get; private set; } = TimeSpan.FromSeconds(60);
@@ -46,7 +46,7 @@ internal sealed class BenchOptions
     /// <summary>Also run the trimmed agent under alternative runtime settings (memory knobs), each for <see cref="KnobSeconds"/>.</summary>
     public bool Knobs { get; private set; }
 
-    public TimeSpan KnobSeconds { get; private set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan KnobSeconds { get; private set; } = TimeSpan.FromSeconds(75);
 
     public string WorkDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "fleet-bench-agent");
 
@@ -66,7 +66,7 @@ internal sealed class BenchOptions
           --trimmed-cycles N  cycles in the trimmed agent's CPU window (default 40)
           --scrapes N         exporter scrapes in its window, one per second (default 30)
           --samples N         cycles watched on /metrics for wall times (default 10)
-          --warmup N          seconds of warm-up before each window (default 10)
+          --warmup N          seconds from an agent's start to its CPU window (JIT tiering; default 60)
           --steady N          seconds of collection before memory is read (default 60)
           --agent-dir DIR     use this framework-dependent publish instead of publishing
           --trimmed-dir DIR   use this trimmed self-contained publish instead of publishing
@@ -74,7 +74,7 @@ internal sealed class BenchOptions
           --exporter PATH     postgres_exporter binary (default /usr/bin/prometheus-postgres-exporter)
           --no-install        do not apt-get install prometheus-postgres-exporter when missing
           --knobs             also measure the trimmed agent under alternative runtime settings
-          --knob-seconds N    seconds per knob variant (default 60)
+          --knob-seconds N    seconds per knob variant, the last 30 cycles measured (default 75)
           --quick             short windows for a smoke run (numbers are noisier)
           --work DIR          builds and run files (default /tmp/fleet-bench-agent)
           --json FILE         also write the results as JSON
@@ -111,16 +111,16 @@ internal sealed class BenchOptions
                 case "--exporter": options.ExporterPath = Value(); break;
                 case "--no-install": options.InstallExporter = false; break;
                 case "--knobs": options.Knobs = true; break;
-                case "--knob-seconds": options.KnobSeconds = TimeSpan.FromSeconds(Int(name, Value(), 20, 3600, problems)); break;
+                case "--knob-seconds": options.KnobSeconds = TimeSpan.FromSeconds(Int(name, Value(), 40, 3600, problems)); break;
                 case "--quick":
                     options.Cycles = 15;
                     options.SlowCycles = 10;
                     options.TrimmedCycles = 10;
                     options.Scrapes = 10;
                     options.Samples = 5;
-                    options.Warmup = TimeSpan.FromSeconds(5);
-                    options.Steady = TimeSpan.FromSeconds(25);
-                    options.KnobSeconds = TimeSpan.FromSeconds(25);
+                    options.Warmup = TimeSpan.FromSeconds(20);
+                    options.Steady = TimeSpan.FromSeconds(30);
+                    options.KnobSeconds = TimeSpan.FromSeconds(40);
                     break;
                 case "--work": options.WorkDirectory = Path.GetFullPath(Value()); break;
                 case "--json": options.JsonPath = Value(); break;

@@ -100,6 +100,11 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (!File.Exists(Path.Combine(Data, "postmaster.pid")))
+        {
+            return;
+        }
+
         try
         {
             await ToolAsync("pg_ctl", ["-D", Data, "-m", "immediate", "-w", "-t", "30", "stop"], TimeSpan.FromSeconds(60));

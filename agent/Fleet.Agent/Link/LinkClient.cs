@@ -51,8 +51,9 @@ internal sealed class LinkClient(
                 session.Welcomed += backoff.Reset;
                 await session.RunAsync(channel, stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Shutting down: the session ended because we stopped it, not because the link was lost.
                 break;
             }
             catch (LinkRejectedException ex)

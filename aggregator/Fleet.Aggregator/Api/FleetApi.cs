@@ -12,7 +12,8 @@ namespace Fleet.Aggregator.Api;
 /// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Failover (the manual,
 /// possibly cross-region one) is not defined here yet and answers UNIMPLEMENTED.
 /// </summary>
-internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, Failover.FailoverController failover, TimeProvider time)
+internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, Failover.FailoverController failover,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time)
 {
     public const int DefaultEventLimit = 100;
 
@@ -117,17 +118,25 @@ internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChange
             new FleetChange { Time = Now(), InitialStateComplete = new InitialStateComplete { NodeCount = (uint)nodes.Count, AlertCount = (uint)active.Count } },
             context.CancellationToken);
 
-        await foreach (var change in watcher.Reader.ReadAllAsync(context.CancellationToken))
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        try
         {
-            var outgoing = change;
-            if (!request.IncludeSnapshots && change.ChangeCase is FleetChange.ChangeOneofCase.NodeUpdated)
+            await foreach (var change in watcher.Reader.ReadAllAsync(stopping.Token).WithCancellation(stopping.Token))
             {
-                outgoing = change.Clone();
-                outgoing.NodeUpdated.Snapshot = null;
-                outgoing.NodeUpdated.Archive = null;
-            }
+                var outgoing = change;
+                if (!request.IncludeSnapshots && change.ChangeCase is FleetChange.ChangeOneofCase.NodeUpdated)
+                {
+                    outgoing = change.Clone();
+                    outgoing.NodeUpdated.Snapshot = null;
+                    outgoing.NodeUpdated.Archive = null;
+                }
 
-            await responses.WriteAsync(outgoing, context.CancellationToken);
+                await responses.WriteAsync(outgoing, context.CancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(StatusCode.Unavailable, "aggregator shutting down; reconnect");
         }
 
         if (watcher.Overflowed)

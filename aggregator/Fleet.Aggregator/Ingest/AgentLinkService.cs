@@ -21,6 +21,7 @@ internal sealed class AgentLinkService(
     IEnumerable<ILinkObserver> observerList,
     TimeProvider time,
     IEpochView epochs,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     ILogger<AgentLinkService> logger)
 {
     private const int MaxIdentityLength = 128;
@@ -71,6 +72,11 @@ internal sealed class AgentLinkService(
             await session.SendAsync(welcome, context.CancellationToken);
             await ReadMessagesAsync(requests, session, context);
         }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Agents reconnect to another (or the restarted) aggregator at once instead of waiting for a drain.
+            throw new RpcException(StatusCode.Unavailable, "aggregator shutting down");
+        }
         finally
         {
             sessions.Remove(session);
@@ -115,7 +121,8 @@ internal sealed class AgentLinkService(
 
     private async Task ReadMessagesAsync(IAsyncStreamReader<AgentMessage> requests, AgentSession session, ServerCallContext context)
     {
-        while (await requests.MoveNext(context.CancellationToken))
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        while (await requests.MoveNext(stopping.Token))
         {
             var message = requests.Current;
             switch (message.BodyCase)

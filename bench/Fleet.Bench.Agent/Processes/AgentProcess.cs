@@ -28,6 +28,8 @@ internal sealed class AgentProcess : IDisposable
 
     public int Pid => _child.Pid;
 
+    public string Label => _child.Label;
+
     public int HttpPort { get; }
 
     public int GrpcPort { get; }

@@ -46,10 +46,14 @@ internal static class JsonReport
             {
                 ["fast_cycle"] = Cost(r.FastCycle),
                 ["slow_refresh_alone"] = Cost(r.SlowRefresh),
+                ["slow_refresh_alone_warm"] = Cost(r.SlowRefreshWarm),
                 ["cycle_with_slow_refresh"] = Cost(r.CycleWithSlowRefresh),
                 ["amortised"] = Cost(r.Amortised),
                 ["fast_window"] = Window(r.Fast),
                 ["slow_window"] = Window(r.SlowEvery),
+                ["slow_window_cold"] = Window(r.SlowEveryCold),
+                ["startup_framework_dependent"] = Startup(r.FrameworkDependentStartup),
+                ["startup_trimmed"] = Startup(r.TrimmedStartup),
                 ["trimmed_fast_window"] = Window(r.TrimmedFast),
                 ["fast_samples"] = Samples(r.FastSamples),
                 ["slow_samples"] = Samples(r.SlowSamples),
@@ -147,6 +151,10 @@ internal static class JsonReport
             ["wall_ms_median"] = Finite(c.WallMsMedian),
             ["wall_ms_max"] = Finite(c.WallMsMax),
         };
+
+    private static JsonObject? Startup(AgentStartup? s) => s is null
+        ? null
+        : new JsonObject { ["ready_seconds"] = s.ReadySeconds, ["ready_cpu_ms"] = s.ReadyCpuMs, ["warmed_at_seconds"] = s.WarmedAtSeconds, ["warmup_cpu_ms"] = s.WarmupCpuMs };
 
     private static JsonObject? Window(AgentWindow? w) => w is null
         ? null

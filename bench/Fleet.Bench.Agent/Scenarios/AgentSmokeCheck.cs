@@ -21,7 +21,7 @@ internal sealed record SmokeResult(string Check, bool Passed, string Detail);
 /// </summary>
 internal static class AgentSmokeCheck
 {
-    private static readonly ServiceDescriptor AgentService = AgentReflection.Descriptor.FindTypeByName<ServiceDescriptor>("fleet.v1.AgentService");
+    private static readonly ServiceDescriptor AgentService = AgentReflection.Descriptor.Services.Single(s => s.FullName == "fleet.v1.AgentService");
     private static readonly Method<GetStatusRequest, GetStatusResponse> GetStatus = Method<GetStatusRequest, GetStatusResponse>.FromDescriptor(AgentService.FindMethodByName("GetStatus"));
     private static readonly Method<CollectNowRequest, CollectNowResponse> CollectNow = Method<CollectNowRequest, CollectNowResponse>.FromDescriptor(AgentService.FindMethodByName("CollectNow"));
     private static readonly Method<ServerReflectionRequest, ServerReflectionResponse> Reflection =

@@ -4,19 +4,25 @@ namespace Fleet.Bench.Agent.Scenarios;
 internal sealed record RuntimeKnob(string Name, string Settings, string Purpose, IReadOnlyDictionary<string, string> Environment);
 
 /// <summary>
-/// The memory knobs a sidecar may legitimately use, each tried alone against the published settings
-/// (agent/Fleet.Agent/Fleet.Agent.csproj). No heap hard limit: that would cap memory by failing, not save it.
+/// Runtime settings a sidecar may legitimately use, each tried against the published ones
+/// (agent/Fleet.Agent/Fleet.Agent.csproj: workstation GC, no background GC, no dynamic PGO). No heap hard
+/// limit: that caps memory by failing allocations, it does not save any.
 /// </summary>
 internal static class RuntimeKnobs
 {
     public static IReadOnlyList<RuntimeKnob> Variants { get; } =
     [
-        new("published", "Fleet.Agent.csproj as is", "the baseline of this table", new Dictionary<string, string>()),
-        new("server GC", "DOTNET_gcServer=1", "what Microsoft.NET.Sdk.Web gives by default: a heap per core", new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }),
-        new("concurrent GC", "DOTNET_gcConcurrent=1", "background GC thread and its bookkeeping", new Dictionary<string, string> { ["DOTNET_gcConcurrent"] = "1" }),
-        new("dynamic PGO", "DOTNET_TieredPGO=1", "instrumented tier for profile-guided recompilation", new Dictionary<string, string> { ["DOTNET_TieredPGO"] = "1" }),
-        new("no tiering", "DOTNET_TieredCompilation=0", "every method JIT-compiled once, fully optimised", new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }),
-        new("gen0 budget 1 MB", "DOTNET_GCgen0size=0x100000", "smaller allocation budget between gen0 collections", new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x100000" }),
-        new("conserve memory 0", "DOTNET_GCConserveMemory=0", "no extra compaction to limit fragmentation", new Dictionary<string, string> { ["DOTNET_GCConserveMemory"] = "0" }),
+        new("published", "Fleet.Agent.csproj", "workstation, non-concurrent GC; TieredPGO off", Env()),
+        new("Web SDK defaults", "gcServer=1 gcConcurrent=1 TieredPGO=1", "what Microsoft.NET.Sdk.Web gives without the csproj settings", Env(("gcServer", "1"), ("gcConcurrent", "1"), ("TieredPGO", "1"))),
+        new("server GC", "gcServer=1", "a GC heap per core, larger gen0 budgets", Env(("gcServer", "1"))),
+        new("concurrent GC", "gcConcurrent=1", "background GC thread", Env(("gcConcurrent", "1"))),
+        new("dynamic PGO", "TieredPGO=1", "instrumented tier before the optimised one", Env(("TieredPGO", "1"))),
+        new("no tiering", "TieredCompilation=0", "every method JIT-compiled once, fully optimised", Env(("TieredCompilation", "0"))),
+        new("gen0 budget 4 MB", "GCgen0size=0x400000", "smaller allocation budget between gen0 GCs (env only)", Env(("GCgen0size", "0x400000"))),
+        new("conserve memory", "GCConserveMemory=7", "compact gen2 to limit fragmentation", Env(("GCConserveMemory", "7"))),
+        new("W^X off", "EnableWriteXorExecute=0", "JIT code in plain anonymous memory instead of a double-mapped memfd (env only)", Env(("EnableWriteXorExecute", "0"))),
     ];
+
+    private static Dictionary<string, string> Env(params (string Name, string Value)[] settings) =>
+        settings.ToDictionary(s => "DOTNET_" + s.Name, s => s.Value, StringComparer.Ordinal);
 }

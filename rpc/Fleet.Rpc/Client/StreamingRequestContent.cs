@@ -30,6 +30,8 @@ internal sealed class StreamingRequestContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        // Send the request headers now: the server must see the call before the first message is written.
+        await stream.FlushAsync(cancellationToken);
         _stream.TrySetResult(stream);
         using var registration = cancellationToken.Register(() => _completed.TrySetCanceled(cancellationToken));
         await _completed.Task;

@@ -90,11 +90,32 @@ public sealed class RealArchiveTests(ArchiveClusterFixture fixture, ITestOutputH
             file.SetLength(3 * 1024 * 1024 + 100);
         }
 
+        File.SetLastWriteTimeUtc(archive.Path(truncated), DateTime.UtcNow.AddMinutes(-10));
+
         var status = (await archive.VerifyAsync(fixture.NodeA)).Status;
 
         Dump(status);
         AssertOnlyCritical(status, FindingCodes.SegmentTruncated, truncated);
         Assert.Contains("3145828 bytes", status.FirstProblem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_NewestSegmentStillBeingCopied_InfoUntilItIsOld()
+    {
+        using var archive = new ArchiveCopy(fixture.TemplateA);
+        var copying = fixture.Timeline2Segments[^1];
+        using (var file = File.Open(archive.Path(copying), FileMode.Open))
+        {
+            file.SetLength(5 * 8192);
+        }
+
+        var now = (await archive.VerifyAsync(fixture.NodeA)).Status;
+        File.SetLastWriteTimeUtc(archive.Path(copying), DateTime.UtcNow.AddMinutes(-3));
+        var later = (await archive.VerifyAsync(fixture.NodeA)).Status;
+
+        Assert.Equal(ArchiveVerdict.Ok, now.Verdict);
+        Assert.Contains(now.Findings, f => f.Code == FindingCodes.SegmentTruncated && f.Severity == Severity.Info && f.Message.Contains("still being copied", StringComparison.Ordinal));
+        AssertOnlyCritical(later, FindingCodes.SegmentTruncated, copying);
     }
 
     [Fact]
@@ -216,6 +237,7 @@ public sealed class RealArchiveTests(ArchiveClusterFixture fixture, ITestOutputH
         }
 
         archive.Delete(name);
+        File.SetLastWriteTimeUtc(archive.Path(name + ".gz"), DateTime.UtcNow.AddMinutes(-10));
 
         var status = (await archive.VerifyAsync(fixture.NodeA)).Status;
 

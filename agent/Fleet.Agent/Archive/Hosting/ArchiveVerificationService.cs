@@ -122,7 +122,17 @@ internal sealed class ArchiveVerificationService
     private async Task<ArchiveStatus> RunAsync(ArchiveVerifier verifier, bool deep, Action<VerificationProgress>? progress, CancellationToken cancellationToken)
     {
         LoadCache();
-        var node = await _probe(cancellationToken);
+        NodeView node;
+        try
+        {
+            node = await _probe(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The probe handles the expected failures; anything else must not stop the archive checks.
+            ArchiveLog.VerificationError(_logger, e);
+            node = NodeView.Unknown with { Error = $"{e.GetType().Name}: {e.Message}" };
+        }
         ArchiveStatus status;
         try
         {

@@ -84,7 +84,9 @@ internal sealed partial class ArchiveVerifier
                     run.AddBytes(read);
                     fed += read;
                     scanner.Feed(buffer.AsSpan(0, read));
-                    if (read < ChunkSize || !scanner.WantsMore || fed > (long)expectation.SegmentSize)
+                    // An uncompressed file ends at its listed size: no extra read to meet end-of-file.
+                    var listedEnd = !file.Compressed && fed >= file.Entry.Size;
+                    if (read < ChunkSize || listedEnd || !scanner.WantsMore || fed > (long)expectation.SegmentSize)
                     {
                         break;
                     }
@@ -153,18 +155,32 @@ internal sealed partial class ArchiveVerifier
         }
     }
 
+    /// <summary>A short or unreadable file modified this recently is probably still being copied (cp writes in place).</summary>
+    internal static readonly TimeSpan InProgressGrace = TimeSpan.FromMinutes(2);
+
     private static void ReportSegments(
-        ArchiveInventory inventory, TimelinePlan plan, NodeView node, Dictionary<string, ScannedFile> results, FindingList findings)
+        ArchiveInventory inventory, TimelinePlan plan, NodeView node, Dictionary<string, ScannedFile> results, DateTimeOffset now, FindingList findings)
     {
         var ordered = results.Values.OrderBy(r => r.File.SegmentNumber).ThenBy(r => r.File.Timeline).ToList();
         var flagged = new HashSet<string>(StringComparer.Ordinal);
         foreach (var scanned in ordered)
         {
-            if (scanned.Result.Problem is { } problem)
+            if (scanned.Result.Problem is not { } problem)
             {
-                Report(plan, scanned.File, problem, findings);
-                flagged.Add(scanned.File.Entry.Name);
+                continue;
             }
+
+            flagged.Add(scanned.File.Entry.Name);
+            var age = now - scanned.File.Entry.LastModified;
+            if (problem.Code is FindingCodes.SegmentTruncated or FindingCodes.SegmentUnreadable && age < InProgressGrace)
+            {
+                findings.Info(problem.Code, scanned.File.Entry.Name,
+                    $"{scanned.File.Entry.Name}: {problem.Message}; it was modified {Math.Max(0, age.TotalSeconds):0} s ago, so it is probably still being copied (checked again next time; an archive_command that copies to a temporary name and renames avoids this)",
+                    problem.Lsn);
+                continue;
+            }
+
+            Report(plan, scanned.File, problem, findings);
         }
 
         if (node.SystemIdentifier is null)

@@ -74,7 +74,7 @@ internal sealed partial class ArchiveVerifier
             inventory, histories, invalid, segmentSize, node.Timeline, backups.ContinuityStart, backups.StartDescription, settings.Acknowledged, findings);
 
         var results = await ScanSegmentsAsync(inventory, plan, node, deep, run, progress, cancellationToken);
-        ReportSegments(inventory, plan, node, results, findings);
+        ReportSegments(inventory, plan, node, results, _time.GetUtcNow(), findings);
 
         var lag = NodeChecks.Lag(node, plan.Last, segmentSize, settings, _time.GetUtcNow(), findings);
         var status = new ArchiveStatus
