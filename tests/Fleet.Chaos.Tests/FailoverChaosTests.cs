@@ -15,12 +15,8 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task PostmasterKill_SynchronousMode_PromotesSyncStandby_LosesNoAcknowledgedWrite_NoSplitBrain()
     {
-        await using var chaos = await ChaosFleet.StartAsync(synchronous: true, output.WriteLine);
-        await chaos.WaitUntilSteadyAsync(StartTimeout);
-        var postgres = chaos.Fleet.Postgres;
-        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
-        writer.Start();
+        await using var scenario = await WritingScenario.StartAsync(synchronous: true, output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
         await WaitForAcknowledgementsAsync(writer, "node0", 20);
 
         var killedAt = writer.Now;
@@ -45,12 +41,8 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task PrimaryAgentGone_ReplicasStillStream_NoFailover()
     {
-        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
-        await chaos.WaitUntilSteadyAsync(StartTimeout);
-        var postgres = chaos.Fleet.Postgres;
-        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
-        writer.Start();
+        await using var scenario = await WritingScenario.StartAsync(synchronous: false, output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
 
         // The aggregator loses the primary's agent; Postgres and its replication are untouched.
         await chaos.Fleet.Agents[0].StopAsync();
@@ -74,12 +66,8 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task WholePrimaryNodeLost_FailsOverAfterLease_NoSplitBrain()
     {
-        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
-        await chaos.WaitUntilSteadyAsync(StartTimeout);
-        var postgres = chaos.Fleet.Postgres;
-        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
-        writer.Start();
+        await using var scenario = await WritingScenario.StartAsync(synchronous: false, output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
         await WaitForAcknowledgementsAsync(writer, "node0", 20);
 
         // Agent and Postgres of the primary both die.
@@ -102,12 +90,8 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task Switchover_PromotesChosenReplica_OldPrimaryRejoinsAsReplica_NoLoss_NoSplitBrain()
     {
-        await using var chaos = await ChaosFleet.StartAsync(synchronous: false, output.WriteLine);
-        await chaos.WaitUntilSteadyAsync(StartTimeout);
-        var postgres = chaos.Fleet.Postgres;
-        await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-        await using var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
-        writer.Start();
+        await using var scenario = await WritingScenario.StartAsync(synchronous: false, output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
         await WaitForAcknowledgementsAsync(writer, "node0", 20);
 
         var requestedAt = writer.Now;
@@ -126,6 +110,45 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
         await chaos.WaitUntilAsync(c => c.Summary.Primary == "node2" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node2" && e.Streaming),
             "the old primary node0 rejoined as a replica of node2", TimeSpan.FromSeconds(60));
         Assert.False(await IsWritableAsync(postgres.Primary.ConnectionString), "the old primary must not accept writes after rejoining");
+    }
+
+    /// <summary>A steady fleet and a writer already writing to its primary; disposes both, writer first.</summary>
+    private sealed class WritingScenario : IAsyncDisposable
+    {
+        private WritingScenario(ChaosFleet chaos, AcknowledgedWriter writer)
+        {
+            Chaos = chaos;
+            Writer = writer;
+        }
+
+        public ChaosFleet Chaos { get; }
+
+        public AcknowledgedWriter Writer { get; }
+
+        public static async Task<WritingScenario> StartAsync(bool synchronous, Action<string> log)
+        {
+            var chaos = await ChaosFleet.StartAsync(synchronous, log);
+            try
+            {
+                await chaos.WaitUntilSteadyAsync(StartTimeout);
+                var postgres = chaos.Fleet.Postgres;
+                await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
+                var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
+                writer.Start();
+                return new WritingScenario(chaos, writer);
+            }
+            catch
+            {
+                await chaos.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Writer.DisposeAsync();
+            await Chaos.DisposeAsync();
+        }
     }
 
     private static async Task<bool> IsWritableAsync(string connectionString)
