@@ -59,7 +59,9 @@ public sealed partial class AlertTracker
             }
             else
             {
-                foreach (var node in _nodes.Values)
+                IEnumerable<TrackedNode> nodes = request.Cluster.Length == 0 ? _nodes.Values
+                    : _byCluster.TryGetValue(request.Cluster, out var members) ? members : [];
+                foreach (var node in nodes)
                 {
                     foreach (var alert in node.Alerts)
                     {
@@ -138,6 +140,7 @@ public sealed partial class AlertTracker
         {
             if (_nodes.Remove((cluster, node), out var tracked))
             {
+                RemoveFromCluster(tracked);
                 for (var i = tracked.Alerts.Count - 1; i >= 0; i--)
                 {
                     Resolve(tracked, i, now, "the node was removed from the fleet", ref output);
@@ -203,7 +206,7 @@ public sealed partial class AlertTracker
                 if (!_nodes.TryGetValue(key, out var node))
                 {
                     node = new TrackedNode(alert.Cluster, alert.Node);
-                    _nodes.Add(key, node);
+                    AddNode(key, node);
                 }
 
                 if (node.Find(rule, subject) >= 0)

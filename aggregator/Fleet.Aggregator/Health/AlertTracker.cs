@@ -30,6 +30,9 @@ public sealed partial class AlertTracker
 
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Cluster, string Node), TrackedNode> _nodes = [];
+
+    // Cluster → its tracked nodes, so ListAlerts for one cluster (built into every node view) does not scan the region.
+    private readonly Dictionary<string, List<TrackedNode>> _byCluster = new(StringComparer.Ordinal);
     private readonly List<RuleObservation> _observations = new(32);
     private readonly ResolvedAlertBuffer _resolved;
     private readonly TimeSpan _staleAfter;
@@ -123,7 +126,7 @@ public sealed partial class AlertTracker
         if (!_nodes.TryGetValue(key, out var node))
         {
             node = new TrackedNode(input.Cluster, input.Node);
-            _nodes.Add(key, node);
+            AddNode(key, node);
         }
         else if (node.Evaluated)
         {
@@ -169,6 +172,30 @@ public sealed partial class AlertTracker
             }
 
             ResolveUnobserved(node, rule, generation, now, ref output);
+        }
+    }
+
+    private void AddNode((string Cluster, string Node) key, TrackedNode node)
+    {
+        _nodes.Add(key, node);
+        if (!_byCluster.TryGetValue(key.Cluster, out var members))
+        {
+            members = [];
+            _byCluster.Add(key.Cluster, members);
+        }
+
+        members.Add(node);
+    }
+
+    private void RemoveFromCluster(TrackedNode node)
+    {
+        if (_byCluster.TryGetValue(node.Cluster, out var members))
+        {
+            members.Remove(node);
+            if (members.Count == 0)
+            {
+                _byCluster.Remove(node.Cluster);
+            }
         }
     }
 

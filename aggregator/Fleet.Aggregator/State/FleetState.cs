@@ -10,6 +10,12 @@ namespace Fleet.Aggregator.State;
 public sealed class FleetState
 {
     private readonly ConcurrentDictionary<NodeKey, NodeRecord> _nodes = new();
+
+    // Cluster → its node keys sorted by node name (copy-on-write; nodes are never removed), so a
+    // cluster's records are found without scanning the region: ClusterNodes runs on every report
+    // while a watch is open.
+    private readonly ConcurrentDictionary<string, NodeKey[]> _clusters = new(StringComparer.Ordinal);
+    private readonly Lock _clustersLock = new();
     private long _nextSessionId;
 
     /// <summary>Raised after a record changed (previous is null for a new node). Handlers must be fast.</summary>
@@ -34,6 +40,7 @@ public sealed class FleetState
             {
                 if (_nodes.TryAdd(key, fresh))
                 {
+                    AddToCluster(key);
                     Changed?.Invoke(null, fresh);
                     return RegistrationResult.Accepted(fresh, replaced: null);
                 }
@@ -107,9 +114,49 @@ public sealed class FleetState
     /// <summary>Every node, as of now (each record consistent in itself).</summary>
     public IReadOnlyList<NodeRecord> Nodes() => [.. _nodes.Values];
 
-    public IReadOnlyList<NodeRecord> ClusterNodes(string cluster) => [.. _nodes.Values.Where(n => n.Key.Cluster == cluster).OrderBy(n => n.Key.Node, StringComparer.Ordinal)];
+    public IReadOnlyList<NodeRecord> ClusterNodes(string cluster)
+    {
+        if (!_clusters.TryGetValue(cluster, out var keys))
+        {
+            return [];
+        }
 
-    public IReadOnlyList<string> ClusterNames() => [.. _nodes.Keys.Select(k => k.Cluster).Distinct().Order(StringComparer.Ordinal)];
+        var records = new List<NodeRecord>(keys.Length);
+        foreach (var key in keys)
+        {
+            if (_nodes.TryGetValue(key, out var record))
+            {
+                records.Add(record);
+            }
+        }
+
+        return records;
+    }
+
+    public IReadOnlyList<string> ClusterNames() => [.. _clusters.Keys.Order(StringComparer.Ordinal)];
+
+    private void AddToCluster(NodeKey key)
+    {
+        lock (_clustersLock)
+        {
+            var keys = _clusters.GetValueOrDefault(key.Cluster, []);
+            var index = Array.BinarySearch(keys, key, NodeNameComparer.Instance);
+            if (index >= 0)
+            {
+                return;
+            }
+
+            index = ~index;
+            _clusters[key.Cluster] = [.. keys.AsSpan(0, index), key, .. keys.AsSpan(index)];
+        }
+    }
+
+    private sealed class NodeNameComparer : IComparer<NodeKey>
+    {
+        public static readonly NodeNameComparer Instance = new();
+
+        public int Compare(NodeKey x, NodeKey y) => string.CompareOrdinal(x.Node, y.Node);
+    }
 }
 
 public sealed record RegistrationResult(bool IsAccepted, NodeRecord Record, NodeRecord? Replaced)
