@@ -40,6 +40,11 @@ internal sealed partial class AgentApi(IOptions<AgentOptions> options, SnapshotB
             response.Snapshot = snapshot;
         }
 
+        if (context.HttpContext.RequestServices.GetService<Archive.Hosting.ArchiveStatusBoard>()?.Current is { } archive)
+        {
+            response.Archive = archive;
+        }
+
         return Task.FromResult(response);
     }
 

@@ -83,6 +83,8 @@ internal sealed class ChildAggregator(AggregatorSettings settings, string dllPat
 
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+        // If the benchmark is stopped (SIGTERM, Ctrl-C twice), do not leave the aggregator running.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillIfRunning();
         await WaitReadyAsync(
             () => _process.HasExited ? $"fleet-aggregator exited with code {_process.ExitCode} before it was ready; its log ({_logPath}):\n{Tail()}" : null,
             cancellationToken);
@@ -120,6 +122,20 @@ internal sealed class ChildAggregator(AggregatorSettings settings, string dllPat
         {
             _log?.Dispose();
             _log = null;
+        }
+    }
+
+    private void KillIfRunning()
+    {
+        try
+        {
+            if (_process is { HasExited: false } process)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
         }
     }
 

@@ -72,6 +72,8 @@ internal sealed partial class ArchiveVerifier
         CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        // Deep mode reads smaller chunks, so the CRC runs over data still in the CPU cache from the copy.
+        var chunk = deep ? DeepChunkSize : ChunkSize;
         try
         {
             var scanner = new SegmentScanner(expectation, deep);
@@ -80,13 +82,13 @@ internal sealed partial class ArchiveVerifier
                 long fed = 0;
                 while (true)
                 {
-                    var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken);
+                    var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, chunk), chunk, throwOnEndOfStream: false, cancellationToken);
                     run.AddBytes(read);
                     fed += read;
                     scanner.Feed(buffer.AsSpan(0, read));
                     // An uncompressed file ends at its listed size: no extra read to meet end-of-file.
                     var listedEnd = !file.Compressed && fed >= file.Entry.Size;
-                    if (read < ChunkSize || listedEnd || !scanner.WantsMore || fed > (long)expectation.SegmentSize)
+                    if (read < chunk || listedEnd || !scanner.WantsMore || fed > (long)expectation.SegmentSize)
                     {
                         break;
                     }

@@ -16,6 +16,7 @@ namespace Fleet.Agent.Archive.Verification;
 internal sealed partial class ArchiveVerifier
 {
     public const int ChunkSize = 1024 * 1024;
+    public const int DeepChunkSize = 256 * 1024;
     private const int MaxTextFile = 1024 * 1024;
     private static readonly ulong DefaultSegmentSize = 16 * 1024 * 1024;
 

@@ -210,7 +210,7 @@ internal sealed class WalRecordChecker
     {
         _inRecord = false;
         var expected = BinaryPrimitives.ReadUInt32LittleEndian(header[WalFormat.RecordCrcOffset..]);
-        var actual = WalCrc.Finish(WalCrc.Update(crc, header[..WalFormat.RecordCrcOffset]));
+        var actual = WalCrc.Finish(WalCrc.UpdateRecordHeader(crc, header));
         if (actual != expected)
         {
             Fail("record_crc_mismatch", _recordLsn,
