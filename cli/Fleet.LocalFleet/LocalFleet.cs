@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Fleet.Agent;
 using Fleet.Aggregator;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Microsoft.AspNetCore.Builder;
 
 namespace Fleet.LocalFleet;

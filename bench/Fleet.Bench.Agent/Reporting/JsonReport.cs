@@ -81,7 +81,8 @@ internal static class JsonReport
                     ["postgres"] = Postgres(exporter.Postgres),
                     ["series"] = exporter.Last.SeriesCount,
                 },
-            ["memory"] = new JsonArray(new[] { r.TrimmedMemory, r.FrameworkDependentMemory, r.ExporterMemory }.OfType<MemoryReading>().Select(Memory).ToArray()),
+            ["load_average"] = new JsonObject { ["start"] = r.LoadAverageAtStart, ["end"] = r.LoadAverageAtEnd },
+            ["memory"] = new JsonArray(new[] { r.TrimmedMemory, r.TrimmedMemoryAfterSmoke, r.FrameworkDependentMemory, r.ExporterMemory }.OfType<MemoryReading>().Select(Memory).ToArray()),
             ["smoke"] = new JsonArray(r.Smoke.Select(s => (JsonNode)new JsonObject { ["check"] = s.Check, ["passed"] = s.Passed, ["detail"] = s.Detail }).ToArray()),
             ["knobs"] = new JsonArray(r.Knobs.Select(k => (JsonNode)new JsonObject
             {
@@ -132,6 +133,8 @@ internal static class JsonReport
             targets["rss_met"] = m.Memory.RssKb / 1024.0 <= ConsoleReport.RssTargetMb;
             targets["anonymous_mb"] = m.Memory.AnonymousKb / 1024.0;
             targets["anonymous_met"] = m.Memory.AnonymousKb / 1024.0 <= ConsoleReport.AnonymousTargetMb;
+            targets["private_dirty_mb"] = m.Memory.PrivateDirtyKb / 1024.0;
+            targets["private_dirty_met"] = m.Memory.PrivateDirtyKb / 1024.0 <= ConsoleReport.AnonymousTargetMb;
         }
 
         targets["coverage_met"] = r.Coverage?.AtLeastTheSame;

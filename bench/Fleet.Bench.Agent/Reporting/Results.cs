@@ -62,6 +62,13 @@ internal sealed class BenchResults
 
     public MemoryReading? TrimmedMemory { get; set; }
 
+    /// <summary>The trimmed agent after the smoke check used gRPC, reflection and health once.</summary>
+    public MemoryReading? TrimmedMemoryAfterSmoke { get; set; }
+
+    public string LoadAverageAtStart { get; init; } = "?";
+
+    public string LoadAverageAtEnd { get; set; } = "?";
+
     public MemoryReading? ExporterMemory { get; set; }
 
     public List<SmokeResult> Smoke { get; set; } = [];

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Npgsql;
 
 namespace Fleet.Bench.Agent.Setup;

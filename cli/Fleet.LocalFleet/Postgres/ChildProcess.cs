@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>Runs a short-lived process to completion with a deadline, capturing its output.</summary>
 internal static class ChildProcess

@@ -1,4 +1,4 @@
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// A running primary with streaming replicas. Disposing stops every server and deletes every file;

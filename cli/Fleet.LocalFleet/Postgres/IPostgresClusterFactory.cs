@@ -1,4 +1,4 @@
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// Starts test clusters. <see cref="LocalPostgresClusterFactory"/> runs the installed server binaries and

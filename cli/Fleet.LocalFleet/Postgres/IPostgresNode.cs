@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>How <see cref="IPostgresNode.StopAsync"/> shuts a server down (pg_ctl -m).</summary>
 public enum PostgresStopMode

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// Clusters not yet disposed. When the test process exits, crashes with an unhandled exception, is

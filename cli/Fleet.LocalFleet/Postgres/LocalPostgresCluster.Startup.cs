@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Npgsql;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 // Start-up: initdb, configure and start the primary, clone and start each replica, wait for streaming.
 public sealed partial class LocalPostgresCluster

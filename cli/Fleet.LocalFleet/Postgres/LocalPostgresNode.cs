@@ -1,7 +1,7 @@
 using System.Globalization;
 using Npgsql;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>A server of a <see cref="LocalPostgresCluster"/>, driven through pg_ctl and signals.</summary>
 internal sealed class LocalPostgresNode : IPostgresNode

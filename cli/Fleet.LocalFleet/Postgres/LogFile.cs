@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>Reads server log files that the server may still be appending to.</summary>
 internal static class LogFile

@@ -1,4 +1,4 @@
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>How a PostgreSQL command-line tool (or any helper process) ended.</summary>
 public sealed record PgToolResult(string CommandLine, int ExitCode, string StandardOutput, string StandardError)

@@ -1,4 +1,4 @@
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>Runs the tools of one installation as the server's OS user, from the cluster directory.</summary>
 internal sealed class PgToolRunner(PostgresInstallation installation, string workingDirectory)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// Waits for a condition with a deadline instead of sleeping and hoping. Exceptions from the probe

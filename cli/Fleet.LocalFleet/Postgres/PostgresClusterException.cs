@@ -1,4 +1,4 @@
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// A cluster could not be found, started, driven or torn down. Start-up failures carry the tail of the

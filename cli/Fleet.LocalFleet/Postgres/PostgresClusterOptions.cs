@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>Which standbys the primary waits for on commit (synchronous_standby_names).</summary>
 public enum SynchronousReplication

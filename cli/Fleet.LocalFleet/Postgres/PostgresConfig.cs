@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// The postgresql.conf block shared by every node (replicas inherit it through pg_basebackup).

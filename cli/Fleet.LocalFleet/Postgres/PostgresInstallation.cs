@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// A directory of PostgreSQL server binaries (initdb, pg_ctl, postgres, pg_basebackup, ...) and the

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Fleet.Testing.Postgres;
+namespace Fleet.LocalFleet.Postgres;
 
 /// <summary>
 /// PostgreSQL refuses to run as root. When the tests run as root (containers, CI), every server binary

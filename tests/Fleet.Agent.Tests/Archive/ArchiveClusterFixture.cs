@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Archive.Verification;
 using Fleet.Agent.Archive.Wal;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Npgsql;
 
 namespace Fleet.Agent.Tests.Archive;

@@ -73,7 +73,7 @@ public sealed class HostingTests(ArchiveClusterFixture fixture)
         await loop.StartAsync(CancellationToken.None);
         try
         {
-            await Fleet.Testing.Postgres.Polling.UntilAsync(_ => Task.FromResult(board.Latest.Sequence > 0), Timeout, "the first verification");
+            await Fleet.LocalFleet.Postgres.Polling.UntilAsync(_ => Task.FromResult(board.Latest.Sequence > 0), Timeout, "the first verification");
         }
         finally
         {

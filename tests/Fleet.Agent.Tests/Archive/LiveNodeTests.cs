@@ -7,7 +7,7 @@ using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
 using Fleet.Rpc;
 using Fleet.Rpc.Client;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;

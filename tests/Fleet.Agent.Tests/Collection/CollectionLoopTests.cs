@@ -2,7 +2,7 @@ using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,7 +2,7 @@ using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
 using Fleet.Testing.Hosting;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 

@@ -1,7 +1,7 @@
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Agent.Tests.Collection;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Fleet.Protos.V1;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Agent.Tests.Host;
 

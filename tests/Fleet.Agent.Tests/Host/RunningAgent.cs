@@ -3,7 +3,7 @@ using Fleet.Agent.State;
 using Fleet.Protos.V1;
 using Fleet.Rpc.Client;
 using Fleet.Testing.Hosting;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -1,5 +1,5 @@
 using Fleet.Protos.V1;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Agent.Tests.Host;
 

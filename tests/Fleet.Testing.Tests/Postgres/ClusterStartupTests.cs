@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Testing.Tests.Postgres;
 

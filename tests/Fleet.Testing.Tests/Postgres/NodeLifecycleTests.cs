@@ -1,4 +1,4 @@
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 using Npgsql;
 
 namespace Fleet.Testing.Tests.Postgres;

@@ -1,4 +1,4 @@
-using Fleet.Testing.Postgres;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Testing.Tests.Postgres;
 
