@@ -9,8 +9,8 @@ using Google.Protobuf.WellKnownTypes;
 namespace Fleet.Aggregator.Api;
 
 /// <summary>
-/// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Failover (the manual,
-/// possibly cross-region one) is not defined here yet and answers UNIMPLEMENTED.
+/// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Role changes are decided
+/// by the failover controller; this class authorises them and validates their requests.
 /// </summary>
 internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, Failover.FailoverController failover,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time)
@@ -151,6 +151,26 @@ internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChange
         var actor = OperatorAuthorization.Authorize(context, request.Operator);
         var decision = await failover.SwitchoverAsync(Required(request.Cluster, "cluster"), NullIfEmpty(request.Candidate), actor, request.Operator.Reason,
             request.HasExpectedEpoch ? request.ExpectedEpoch : null, context.CancellationToken);
+        return new RoleChangeResponse { Decision = decision };
+    }
+
+    public async Task<RoleChangeResponse> Failover(FailoverRequest request, ServerCallContext context)
+    {
+        var actor = OperatorAuthorization.Authorize(context, request.Operator);
+        if (request.AllowCrossRegion && string.IsNullOrWhiteSpace(request.CrossRegionReason))
+        {
+            throw new RpcException(StatusCode.InvalidArgument, "cross_region_reason is required with allow_cross_region: cross-region promotions are audited");
+        }
+
+        var decision = await failover.FailoverAsync(
+            new Failover.ManualFailoverRequest(Required(request.Cluster, "cluster"), NullIfEmpty(request.Candidate), actor, request.Operator.Reason)
+            {
+                ExpectedEpoch = request.HasExpectedEpoch ? request.ExpectedEpoch : null,
+                AllowCrossRegion = request.AllowCrossRegion,
+                CrossRegionReason = request.CrossRegionReason,
+                AbandonPendingPromotion = request.AbandonPendingPromotion,
+            },
+            context.CancellationToken);
         return new RoleChangeResponse { Decision = decision };
     }
 

@@ -16,6 +16,15 @@ public sealed record ClusterObservation
     public required PrimaryObservation Primary { get; init; }
 
     public required IReadOnlyList<ReplicaObservation> Replicas { get; init; }
+
+    /// <summary>
+    /// A replica sent Promote under <see cref="PendingEpoch"/> whose outcome was never confirmed (the
+    /// promote timed out, or the aggregator restarted mid-failover): it may be a primary already, so no
+    /// other node may be promoted until it reports. Null when there is none.
+    /// </summary>
+    public string? PendingCandidate { get; init; }
+
+    public ulong PendingEpoch { get; init; }
 }
 
 /// <summary>What is known of the current primary.</summary>

@@ -6,23 +6,27 @@ namespace Fleet.Aggregator.Failover;
 /// <summary>Turns the fleet state's records of one cluster into the policy's observation. Pure.</summary>
 public static class ClusterObserver
 {
-    /// <summary>An agent not heard from for <paramref name="silentAfter"/> counts as silent (missing reports).</summary>
-    public static ClusterObservation? Observe(
-        string cluster, IReadOnlyList<NodeRecord> records, string primaryName, DateTimeOffset? lastLeaseGrantedAt,
-        DateTimeOffset? postgresDownSince, DateTimeOffset now, TimeSpan silentAfter)
+    /// <summary>
+    /// An agent not heard from for <paramref name="silentAfter"/> counts as silent (missing reports).
+    /// A primary with no record at all (its agent has not connected since this aggregator started) counts
+    /// as silent since <see cref="ClusterMemory.Since"/>; its region is then <paramref name="region"/>
+    /// (the aggregator's: it admits agents of its own region only).
+    /// </summary>
+    public static ClusterObservation Observe(string cluster, IReadOnlyList<NodeRecord> records, ClusterMemory memory, string region, DateTimeOffset now, TimeSpan silentAfter)
     {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(memory);
+        var primaryName = memory.Primary;
         var primary = records.FirstOrDefault(r => r.Key.Node == primaryName);
-        if (primary is null)
-        {
-            return null;
-        }
-
-        var heardAt = primary.LastActivity;
-        var silent = !primary.Connected || now - heardAt > silentAfter;
-        var up = !silent && primary.Snapshot?.PostgresState == PostgresState.Up;
-        DateTimeOffset? unhealthySince = silent ? heardAt : up ? null : postgresDownSince ?? now;
-        var primarySnapshot = primary.Snapshot;
+        var heardAt = primary?.LastActivity ?? memory.Since;
+        var silent = primary is null || !primary.Connected || now - heardAt > silentAfter;
+        var up = !silent && primary!.Snapshot?.PostgresState == PostgresState.Up;
+        DateTimeOffset? unhealthySince = silent ? heardAt : up ? null : memory.PostgresDownSince ?? now;
+        var primarySnapshot = primary?.Snapshot;
         var synchronous = primarySnapshot?.Standbys.Where(s => s.SyncState is "sync" or "quorum").Select(s => s.ApplicationName).ToHashSet(StringComparer.Ordinal) ?? [];
+
+        // Without the primary's advertised port, any streaming receiver counts as streaming from it: the safe side.
+        var primaryPort = primary?.Hello.AdvertisePort ?? 0;
         var replicas = records.Where(r => r.Key.Node != primaryName).Select(r => new ReplicaObservation
         {
             Node = r.Key.Node,
@@ -31,7 +35,7 @@ public static class ClusterObserver
             PostgresUp = r.Snapshot?.PostgresState == PostgresState.Up,
             InRecovery = r.Snapshot?.Role == NodeRole.Replica,
             StreamingFromPrimary = r.Snapshot?.Replica?.WalReceiver is { Status: "streaming" } receiver
-                                   && (receiver.SenderPort == 0 || receiver.SenderPort == primary.Hello.AdvertisePort),
+                                   && (receiver.SenderPort == 0 || primaryPort == 0 || receiver.SenderPort == primaryPort),
             ReceiveLsn = r.Snapshot?.Replica?.ReceiveLsn ?? 0,
             ReplayLsn = r.Snapshot?.Replica?.ReplayLsn ?? 0,
             NoFailover = r.Hello.Tags?.NoFailover ?? false,
@@ -41,7 +45,7 @@ public static class ClusterObserver
         return new ClusterObservation
         {
             Cluster = cluster,
-            Region = primary.Hello.Identity.Region,
+            Region = primary?.Hello.Identity.Region ?? region,
             Now = now,
             Primary = new PrimaryObservation
             {
@@ -49,11 +53,13 @@ public static class ClusterObserver
                 LastHeardAt = heardAt,
                 PostgresUp = up,
                 UnhealthySince = unhealthySince,
-                ConfirmedDownAndFenced = !silent && primary.Fenced && !up,
-                LastLeaseGrantedAt = lastLeaseGrantedAt,
+                ConfirmedDownAndFenced = !silent && primary!.Fenced && !up,
+                LastLeaseGrantedAt = memory.LastGrantAt,
                 LastKnownLsn = primarySnapshot?.Primary?.FlushLsn ?? 0,
             },
             Replicas = replicas,
+            PendingCandidate = memory.PendingCandidate,
+            PendingEpoch = memory.PendingEpoch,
         };
     }
 }

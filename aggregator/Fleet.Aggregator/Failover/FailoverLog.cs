@@ -30,4 +30,16 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6007, EventName = "ControllerLoopFailed", Level = LogLevel.Error,
         Message = "Failover controller cycle failed; continuing")]
     public static partial void LoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6008, EventName = "FailoverResumed", Level = LogLevel.Information,
+        Message = "Cluster {Cluster}: resumed from the store: primary {Primary}, epoch {Epoch}, pending promotion {Pending}")]
+    public static partial void Resumed(ILogger logger, string cluster, string primary, ulong epoch, string pending);
+
+    [LoggerMessage(EventId = 6009, EventName = "PrimaryNotSaved", Level = LogLevel.Error,
+        Message = "Cluster {Cluster}: the published primary could not be stored")]
+    public static partial void SaveFailed(ILogger logger, string cluster, Exception exception);
+
+    [LoggerMessage(EventId = 6010, EventName = "PromotionAdopted", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: {Node} reports itself primary under epoch {Epoch}; its unconfirmed promotion is adopted")]
+    public static partial void Adopted(ILogger logger, string cluster, string node, ulong epoch);
 }

@@ -7,7 +7,8 @@ namespace Fleet.Aggregator.Failover;
 /// a verdict with reasons out. docs/failover.md states the rules this implements:
 /// (1) the primary has been silent or down longer than the failover timeout;
 /// (2) the candidate and a majority of the reachable replicas have lost the primary;
-/// (3) the last lease surely expired, unless the old primary's agent confirmed it is down and fenced.
+/// (3) the last lease surely expired, unless the old primary's agent confirmed it is down and fenced;
+/// (4) a promotion whose outcome is unknown pins the choice to its candidate.
 /// </summary>
 public static class FailoverPolicy
 {
@@ -70,6 +71,21 @@ public static class FailoverPolicy
 
         var candidates = CandidateRanking.Evaluate(cluster, options.MaximumLagOnFailover);
         var best = candidates.FirstOrDefault(c => c.Eligible);
+
+        // Rule 4: a promotion whose outcome is unknown pins the choice. That node may be a primary already;
+        // promoting any other could make two.
+        if (cluster.PendingCandidate is { } pending)
+        {
+            var pinned = candidates.FirstOrDefault(c => c.Node == pending);
+            if (pinned is not { Eligible: true })
+            {
+                reasons.Add(PendingRefusal(cluster, pinned));
+                return new FailoverVerdict(FailoverAction.Refuse, null, reasons, candidates);
+            }
+
+            best = pinned;
+        }
+
         if (best is null)
         {
             reasons.Add(candidates.Count == 0 ? "no replica to promote" : "no eligible candidate: " +
@@ -88,6 +104,15 @@ public static class FailoverPolicy
         reasons.Add(primary.ConfirmedDownAndFenced ? "the old primary's agent confirmed it is down and fenced" : "the old primary's lease has surely expired");
         reasons.Add($"promote {best.Node}: {Describe(best)}");
         return new FailoverVerdict(FailoverAction.Promote, best.Node, reasons, candidates);
+    }
+
+    /// <summary>Why nothing can be promoted while <see cref="ClusterObservation.PendingCandidate"/> is not eligible.</summary>
+    public static string PendingRefusal(ClusterObservation cluster, CandidateEvaluation? pinned)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        var state = pinned is null ? "it is not reporting as a replica" : string.Join(", ", pinned.RejectedBecause);
+        return $"the promotion of {cluster.PendingCandidate} under epoch {cluster.PendingEpoch} was never confirmed and it may be a primary already: " +
+               $"only it may be promoted, and it cannot be now ({state}); an operator can abandon that promotion with FleetService.Failover";
     }
 
     private static string Describe(CandidateEvaluation candidate) =>

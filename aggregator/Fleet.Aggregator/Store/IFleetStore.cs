@@ -69,6 +69,14 @@ internal interface IFleetStore
     /// </summary>
     Task<EpochAdvanceResult> TryAdvanceEpochAsync(string cluster, ulong expectedCurrent, ulong newEpoch, CancellationToken cancellationToken);
 
+    // ---- Published primaries ------------------------------------------------------------------------
+
+    /// <summary>Records the cluster's published primary and any unconfirmed promotion (upsert, fsync'd).</summary>
+    Task SavePrimaryAsync(ClusterPrimary primary, CancellationToken cancellationToken);
+
+    /// <summary>Every cluster's recorded primary.</summary>
+    Task<IReadOnlyList<ClusterPrimary>> ListPrimariesAsync(CancellationToken cancellationToken);
+
     // ---- Audit log ----------------------------------------------------------------------------------
 
     /// <summary>Appends an audit record (fsync'd) and returns its ID. <see cref="AuditRecord.Id"/> is ignored.</summary>

@@ -77,6 +77,17 @@ internal static class SchemaMigrations
                 value INTEGER NOT NULL
             );
             """),
+        new(2, "published primary per cluster, with an unconfirmed promotion", """
+            CREATE TABLE cluster_primaries (
+                cluster           TEXT    PRIMARY KEY NOT NULL,
+                primary_node      TEXT    NOT NULL,
+                epoch             INTEGER NOT NULL CHECK (epoch >= 0),
+                pending_candidate TEXT,
+                pending_epoch     INTEGER CHECK (pending_epoch IS NULL OR pending_epoch >= 0),
+                former_primary    TEXT,
+                updated_ms        INTEGER NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -72,6 +72,20 @@ internal enum AlertUpsertResult
 /// <param name="CurrentEpoch">The cluster's epoch after the call: the new one on success, else the one that blocked it.</param>
 internal readonly record struct EpochAdvanceResult(bool Succeeded, ulong CurrentEpoch);
 
+/// <summary>
+/// The primary Fleet publishes for a cluster, and a promotion whose outcome was never confirmed: a
+/// candidate sent (or about to be sent) Promote under <see cref="PendingEpoch"/>. A restarted aggregator
+/// resumes from this, and only the pending candidate may be promoted until it reports.
+/// </summary>
+internal sealed record ClusterPrimary(string Cluster, string Primary, ulong Epoch, string? PendingCandidate, ulong PendingEpoch)
+{
+    /// <summary>The primary before the last completed change: asked to rejoin as a replica when it returns.</summary>
+    public string? FormerPrimary { get; init; }
+
+    /// <summary>Set by the store when read; ignored on save.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
 /// <summary>One audit record: a decision or refusal, who made it, and why.</summary>
 internal sealed record AuditRecord
 {

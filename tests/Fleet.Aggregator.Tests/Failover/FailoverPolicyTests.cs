@@ -197,6 +197,46 @@ public sealed class FailoverPolicyTests
         Assert.Equal(first.Reasons, second.Reasons);
     }
 
+    [Fact]
+    public void Evaluate_PendingPromotion_PinsTheChoiceToItsCandidate_EvenWhenAnotherRanksHigher()
+    {
+        // node2 received more WAL, but node1 was sent Promote under epoch 4 and never confirmed it.
+        var cluster = Cluster(Silent(since: T0.AddSeconds(-10)), [Replica("node1", receive: 0x1000), Replica("node2", receive: 0x9000)])
+            with { PendingCandidate = "node1", PendingEpoch = 4 };
+
+        var verdict = FailoverPolicy.Evaluate(cluster, Defaults);
+
+        Assert.Equal(FailoverAction.Promote, verdict.Action);
+        Assert.Equal("node1", verdict.Candidate);
+    }
+
+    [Fact]
+    public void Evaluate_PendingCandidateUnreachable_RefusesAnyOtherPromotion()
+    {
+        var lost = Replica("node1") with { Reachable = false };
+        var cluster = Cluster(Silent(since: T0.AddSeconds(-10)), [lost, Replica("node2"), Replica("node3")]) with { PendingCandidate = "node1", PendingEpoch = 4 };
+
+        var verdict = FailoverPolicy.Evaluate(cluster, Defaults);
+
+        Assert.Equal(FailoverAction.Refuse, verdict.Action);
+        Assert.Null(verdict.Candidate);
+        Assert.Equal(
+            "the promotion of node1 under epoch 4 was never confirmed and it may be a primary already: only it may be promoted, and it cannot be now (agent not reachable); " +
+            "an operator can abandon that promotion with FleetService.Failover",
+            verdict.Reasons[^1]);
+    }
+
+    [Fact]
+    public void Evaluate_PendingCandidateNotReporting_RefusesAnyOtherPromotion()
+    {
+        var cluster = Cluster(Silent(since: T0.AddSeconds(-10)), [Replica("node2"), Replica("node3")]) with { PendingCandidate = "node1", PendingEpoch = 2 };
+
+        var verdict = FailoverPolicy.Evaluate(cluster, Defaults);
+
+        Assert.Equal(FailoverAction.Refuse, verdict.Action);
+        Assert.Contains("(it is not reporting as a replica)", verdict.Reasons[^1], StringComparison.Ordinal);
+    }
+
     private static ClusterObservation Cluster(PrimaryObservation primary, IReadOnlyList<ReplicaObservation>? replicas = null) => new()
     {
         Cluster = "pg-main",

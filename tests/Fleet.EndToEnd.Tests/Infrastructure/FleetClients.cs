@@ -27,14 +27,18 @@ public sealed class FleetServiceClient(Uri address) : IDisposable
     public AsyncServerStreamingCall<FleetChange> Watch(WatchRequest request, CancellationToken cancellationToken) =>
         _channel.ServerStreamingCall(Method<WatchRequest, FleetChange>.FromDescriptor(Service.GetMethod("Watch")), request, new CallOptions(cancellationToken: cancellationToken));
 
+    /// <summary>Manual failover; returns when it completed, was refused or failed (a minute at most).</summary>
+    public Task<RoleChangeResponse> FailoverAsync(FailoverRequest request) => Unary<FailoverRequest, RoleChangeResponse>("Failover", request, TimeSpan.FromSeconds(60));
+
+
     public void Dispose() => _channel.Dispose();
 
-    private async Task<TResponse> Unary<TRequest, TResponse>(string name, TRequest request)
+    private async Task<TResponse> Unary<TRequest, TResponse>(string name, TRequest request, TimeSpan? timeout = null)
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>
     {
         var method = Method<TRequest, TResponse>.FromDescriptor(Service.GetMethod(name));
-        using var call = _channel.UnaryCall(method, request, new CallOptions().WithTimeout(CallTimeout));
+        using var call = _channel.UnaryCall(method, request, new CallOptions().WithTimeout(timeout ?? CallTimeout));
         return await call.ResponseAsync;
     }
 }
