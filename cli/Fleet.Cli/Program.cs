@@ -10,5 +10,10 @@ foreach (var command in QueryCommands.Create())
     root.Subcommands.Add(command);
 }
 
+foreach (var command in RoleCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
+
 root.Subcommands.Add(LocalCommand.Create());
 return await root.Parse(args).InvokeAsync();
