@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Fleet.Agent.Collection;
 using Fleet.Agent.State;
@@ -30,10 +29,10 @@ internal static class RoleCheckEndpoints
         ulong? maxLag = null;
         if (context.Request.Query.TryGetValue("lag", out var lagText) && lagText.Count > 0)
         {
-            if (!ulong.TryParse(lagText[0], NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            if (!LagBound.TryParse(lagText[0], out var parsed))
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                await context.Response.WriteAsync($"lag must be a whole number of bytes, got '{lagText[0]}'\n");
+                await context.Response.WriteAsync($"lag must be a whole number of bytes, optionally with a unit (B, kB, MB, GB, TB), got '{lagText[0]}'\n");
                 return;
             }
 

@@ -89,10 +89,20 @@ public sealed class RoleCheckHttpTests(SharedClusterAgentsFixture fixture)
         Assert.Equal("streaming replica", json.RootElement.GetProperty("reason").GetString());
     }
 
+    [Fact]
+    public async Task Get_ReplicaWithLagInUnits_AsPatroniAccepts_200()
+    {
+        var (status, body) = await fixture.ReplicaAgent.GetAsync("/replica?lag=1GB");
+
+        Assert.True(status == 200, body);
+    }
+
     [Theory]
     [InlineData("/replica?lag=abc")]
     [InlineData("/replica?lag=-1")]
     [InlineData("/replica?lag=")]
+    [InlineData("/replica?lag=16XB")]
+    [InlineData("/replica?lag=99999999999TB")]
     [InlineData("/read-only?lag=1.5")]
     public async Task Get_LagNotWholeBytes_400(string path)
     {

@@ -143,3 +143,33 @@ public sealed class RoleCheckTests
         }
     }
 }
+
+public sealed class LagBoundTests
+{
+    [Theory]
+    [InlineData("0", 0UL)]
+    [InlineData("1048576", 1048576UL)]
+    [InlineData("512B", 512UL)]
+    [InlineData("16kB", 16UL * 1024)]
+    [InlineData("16kb", 16UL * 1024)]
+    [InlineData("16MB", 16UL * 1024 * 1024)]
+    [InlineData("2 GB", 2UL * 1024 * 1024 * 1024)]
+    [InlineData("1TB", 1UL << 40)]
+    public void TryParse_BytesOrUnits(string text, ulong expected)
+    {
+        Assert.True(Fleet.Agent.RoleChecks.LagBound.TryParse(text, out var bytes));
+        Assert.Equal(expected, bytes);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("MB")]
+    [InlineData("-1")]
+    [InlineData("1.5MB")]
+    [InlineData("16XB")]
+    [InlineData("20000000TB")]
+    public void TryParse_Rejects(string text)
+    {
+        Assert.False(Fleet.Agent.RoleChecks.LagBound.TryParse(text, out _));
+    }
+}
