@@ -84,6 +84,21 @@ internal static class BenchRunner
                 await agent.StopAsync();
             }
 
+            // 1b. The agent's own cost when it does not collect (timers and background loops), to split the cycle's cost.
+            using (var agent = AgentProcess.Start(frameworkDependent.Binary, postgres, new AgentSettings(IdleInterval, IdleInterval), runDirectory, http))
+            {
+                var started = Stopwatch.StartNew();
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+                Log($"fleet-agent with Collection:Interval {IdleInterval.TotalMinutes:F0} min (idle after its first cycle): {IdleSeconds} s window");
+                await Task.Delay(TimeSpan.FromSeconds(20), cancellationToken);
+                var start = ProcFs.ReadCpu(agent.Pid) ?? throw new InvalidOperationException("agent is gone");
+                var window = Stopwatch.StartNew();
+                await Task.Delay(TimeSpan.FromSeconds(IdleSeconds), cancellationToken);
+                var end = ProcFs.ReadCpu(agent.Pid) ?? throw new InvalidOperationException("agent is gone");
+                results.IdleCpuMsPerSecond = (end.OwnTicks - start.OwnTicks) * ProcCpu.TickMilliseconds / window.Elapsed.TotalSeconds;
+                await agent.StopAsync();
+            }
+
             // 2. Slow refresh due every cycle.
             using (var agent = AgentProcess.Start(frameworkDependent.Binary, postgres, defaults with { SlowInterval = options.Interval }, runDirectory, http))
             {
@@ -151,7 +166,7 @@ internal static class BenchRunner
                 results.Exporter = await ExporterMeasurements.ScrapeWindowAsync(exporter, probe, postmaster, options.Scrapes, options.Interval, cancellationToken);
                 results.ExporterBackends = (await probe.ClientBackendsAsync(cancellationToken)).Count;
                 var memory = ProcFs.ReadMemory(exporter.Pid) ?? throw new InvalidOperationException("exporter is gone");
-                results.ExporterMemory = new MemoryReading("postgres_exporter", started.Elapsed.TotalSeconds, memory);
+                results.ExporterMemory = new MemoryReading("postgres_exporter", started.Elapsed.TotalSeconds, memory, ProcFs.ResidentBreakdown(exporter.Pid));
                 await exporter.StopAsync();
             }
 
@@ -180,6 +195,11 @@ internal static class BenchRunner
             }
         }
     }
+
+    /// <summary>Collection:Interval of the idle run: one cycle at start, none in the window.</summary>
+    private static readonly TimeSpan IdleInterval = TimeSpan.FromMinutes(10);
+
+    private const int IdleSeconds = 30;
 
     /// <summary>Cycles of the cold slow-refresh window, started right after the agent is ready.</summary>
     private const int ColdCycles = 10;
@@ -241,7 +261,7 @@ internal static class BenchRunner
 
         var memory = ProcFs.ReadMemory(pid) ?? throw new InvalidOperationException($"{label} is gone");
         Log($"{label}: RSS {memory.RssKb / 1024.0:F1} MB, anonymous {memory.AnonymousKb / 1024.0:F1} MB, private {memory.PrivateKb / 1024.0:F1} MB after {started.Elapsed.TotalSeconds:F0} s");
-        return new MemoryReading(label, started.Elapsed.TotalSeconds, memory);
+        return new MemoryReading(label, started.Elapsed.TotalSeconds, memory, ProcFs.ResidentBreakdown(pid));
     }
 
     private static string FindRepoRoot()

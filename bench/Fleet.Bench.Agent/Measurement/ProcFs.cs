@@ -86,6 +86,60 @@ internal static class ProcFs
             Get(status, "VmHWM"));
     }
 
+    /// <summary>
+    /// Where a process's resident memory is, from /proc/PID/smaps: RSS in KiB per kind of mapping (the JIT's
+    /// double-mapped code, anonymous memory, malloc's heap, the runtime's native libraries, managed
+    /// assemblies, system libraries).
+    /// </summary>
+    public static List<(string Kind, long RssKb)> ResidentBreakdown(int pid)
+    {
+        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
+        string kind = "other";
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+            {
+                if (IsMappingHeader(line))
+                {
+                    var parts = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                    kind = Classify(parts.Length >= 6 ? parts[5].Trim() : string.Empty);
+                }
+                else if (line.StartsWith("Rss:", StringComparison.Ordinal))
+                {
+                    var value = long.Parse(line[4..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                    totals[kind] = totals.GetValueOrDefault(kind) + value;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+
+        return totals.OrderByDescending(t => t.Value).Select(t => (t.Key, t.Value)).ToList();
+    }
+
+    private static bool IsMappingHeader(string line)
+    {
+        // "7f39b0000000-7f39b0480000 rw-p 00000000 00:00 0   [path]"
+        var dash = line.IndexOf('-', StringComparison.Ordinal);
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        return dash > 0 && space > dash && line[..dash].All(char.IsAsciiHexDigit);
+    }
+
+    private static string Classify(string path) => path switch
+    {
+        "" => "anonymous: GC heap, thread stacks, runtime data",
+        "[heap]" => "malloc heap",
+        "[stack]" => "anonymous: GC heap, thread stacks, runtime data",
+        _ when path.Contains("doublemapper", StringComparison.Ordinal) => "JIT code and stubs (W^X memfd)",
+        _ when path.EndsWith("libcoreclr.so", StringComparison.Ordinal) => "libcoreclr.so",
+        _ when path.EndsWith("libclrjit.so", StringComparison.Ordinal) => "libclrjit.so",
+        _ when path.EndsWith(".dll", StringComparison.Ordinal) => "managed assemblies (.dll)",
+        _ when path.StartsWith("/usr/lib", StringComparison.Ordinal) || path.StartsWith("/lib", StringComparison.Ordinal) => "system libraries (shared)",
+        _ => "other mappings",
+    };
+
     /// <summary>Pids of the live children of <paramref name="parentPid"/> (one scan of /proc).</summary>
     public static List<int> Children(int parentPid)
     {

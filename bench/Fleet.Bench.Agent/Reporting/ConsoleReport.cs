@@ -36,6 +36,12 @@ internal static class ConsoleReport
         table.Add("wall ms, median", F(fast?.WallMsMedian), F(slow?.WallMsMedian), F(withSlow?.WallMsMedian), F(amortised?.WallMsMedian), F(exporter is null ? null : Stats.Median(exporter.WallMs)));
         table.Add("wall ms, max", F(fast?.WallMsMax), F(slow?.WallMsMax), F(withSlow?.WallMsMax), "", F(exporter is null ? null : Stats.Max(exporter.WallMs)));
         table.Add("agent / exporter CPU ms", F(fast?.AgentCpuMs), F(slow?.AgentCpuMs), F(withSlow?.AgentCpuMs), F(amortised?.AgentCpuMs), F(exporter?.ExporterCpuPerScrapeMs));
+        if (r.IdleCpuMsPerSecond is { } idle)
+        {
+            var idlePerCycle = idle * r.Options.Interval.TotalSeconds;
+            table.Add("  of which agent idle (no collection)", F(idlePerCycle), "", F(idlePerCycle), F(idlePerCycle), "");
+        }
+
         table.Add("PostgreSQL CPU ms", F(fast?.PostgresCpuMs), F(slow?.PostgresCpuMs), F(withSlow?.PostgresCpuMs), F(amortised?.PostgresCpuMs), F(exporter?.PostgresCpuPerScrapeMs));
         table.Add("= agent + PostgreSQL CPU ms", F(fast?.TotalCpuMs), F(slow?.TotalCpuMs), F(withSlow?.TotalCpuMs), F(amortised?.TotalCpuMs),
             F(exporter is null ? null : exporter.ExporterCpuPerScrapeMs + exporter.PostgresCpuPerScrapeMs));
@@ -166,7 +172,19 @@ internal static class ConsoleReport
         return memory.Render() +
                "from /proc/PID/smaps_rollup (Rss, Anonymous, Private_Dirty, Private_Clean + Private_Dirty) and /proc/PID/status (VmHWM). Anonymous excludes\n" +
                "the JIT's code and stubs, which .NET keeps in a double-mapped memfd (W^X): they are in private dirty. Private clean pages are the\n" +
-               "process's own mapped files (its DLLs, libcoreclr), reclaimable. The framework-dependent agent maps the shared framework instead.\n\n";
+               "process's own mapped files (its DLLs, libcoreclr), reclaimable. The framework-dependent agent maps the shared framework instead.\n" +
+               (r.TrimmedMemory is { } trimmed ? Breakdown(trimmed) : string.Empty) + "\n";
+    }
+
+    private static string Breakdown(MemoryReading reading)
+    {
+        var o = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"where the RSS of {reading.Process} is:"));
+        foreach (var (kind, kb) in reading.Breakdown)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $" {kind} {kb / 1024.0:F1} MB;"));
+        }
+
+        return o.Append('\n').ToString();
     }
 
     private static string CoverageText(CoverageReport c)

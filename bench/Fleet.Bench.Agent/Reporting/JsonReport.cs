@@ -61,6 +61,7 @@ internal static class JsonReport
                     ? new JsonObject { ["cpu_ms"] = s.CpuMsPerScrape, ["wall_ms_median"] = s.WallMsMedian, ["series"] = s.Series, ["bytes"] = s.Bytes }
                     : null,
                 ["series"] = r.FleetSeries,
+                ["idle_cpu_ms_per_second"] = r.IdleCpuMsPerSecond,
                 ["slow_figures_age_seconds"] = r.SlowFiguresAgeSeconds,
             },
             ["exporter"] = exporter is null
@@ -205,6 +206,7 @@ internal static class JsonReport
         ["private_dirty_kb"] = m.Memory.PrivateDirtyKb,
         ["shared_clean_kb"] = m.Memory.SharedCleanKb,
         ["peak_rss_kb"] = m.Memory.PeakRssKb,
+        ["rss_breakdown_kb"] = new JsonObject(m.Breakdown.Select(b => KeyValuePair.Create(b.Kind, (JsonNode?)JsonValue.Create(b.RssKb)))),
     };
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;

@@ -4,8 +4,8 @@ using Fleet.Bench.Agent.Setup;
 
 namespace Fleet.Bench.Agent.Reporting;
 
-/// <summary>Memory of one process after a stretch of steady work.</summary>
-internal sealed record MemoryReading(string Process, double UptimeSeconds, ProcMemory Memory);
+/// <summary>Memory of one process after a stretch of steady work, and where its RSS is.</summary>
+internal sealed record MemoryReading(string Process, double UptimeSeconds, ProcMemory Memory, IReadOnlyList<(string Kind, long RssKb)> Breakdown);
 
 /// <summary>The trimmed agent under one set of runtime settings.</summary>
 internal sealed record KnobResult(string Name, string Settings, string Purpose, MemoryReading Memory, AgentWindow Cpu);
@@ -53,6 +53,9 @@ internal sealed class BenchResults
     public AgentWindow? TrimmedFast { get; set; }
 
     public AgentScrapeCost? AgentScrape { get; set; }
+
+    /// <summary>Agent CPU per second with no collection running (timers, background loops): part of every cycle's cost.</summary>
+    public double? IdleCpuMsPerSecond { get; set; }
 
     public ExporterWindow? Exporter { get; set; }
 
