@@ -54,6 +54,7 @@ public static class AgentHost
         builder.Services.AddArchiveVerification(builder.Configuration);
         builder.Services.AddSingleton<AgentCommandDispatcher>();
         builder.Services.AddHostedService<LinkClient>();
+        builder.Services.AddSingleton<OperatorAudit>();
         builder.Services.AddSingleton<AgentApi>();
         builder.Services.AddFleetRpc();
 

@@ -117,11 +117,9 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             var current = await ScalarAsync<string>(connection, "SHOW primary_conninfo", [], cancellationToken) ?? string.Empty;
             var conninfo = ConnInfo.WithUpstream(current, upstream, options.Value.Node.Name);
             await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_conninfo = {ConnInfo.Quote(conninfo)}", cancellationToken);
-            if (!string.IsNullOrEmpty(upstream.SlotName))
-            {
-                await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_slot_name = {ConnInfo.Quote(upstream.SlotName)}", cancellationToken);
-            }
-
+            // Empty means no slot (common.proto), as in Rejoin: a slot name kept from the old upstream would not
+            // exist on the new one, and the WAL receiver would never start.
+            await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_slot_name = {ConnInfo.Quote(upstream.SlotName)}", cancellationToken);
             await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
         });
         await steps.RunAsync("confirm_streaming", () => PollAsync(connection,

@@ -1,5 +1,6 @@
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
+using Fleet.Agent.Link;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
 using Fleet.Rpc.Server;
@@ -10,10 +11,17 @@ namespace Fleet.Agent.Api;
 
 /// <summary>
 /// fleet.v1.AgentService: what operators ask one node with grpcurl. VerifyArchive is in
-/// AgentApi.VerifyArchive.cs. Methods not defined (Promote, Fence, Follow, Rejoin) answer UNIMPLEMENTED
-/// until their issues land.
+/// AgentApi.VerifyArchive.cs; the operator actions (Promote, Fence, Follow, Rejoin) in AgentApi.Actions.cs.
 /// </summary>
-internal sealed partial class AgentApi(IOptions<AgentOptions> options, SnapshotBoard board, AgentState state, ISnapshotRefresher refresher, TimeProvider time)
+internal sealed partial class AgentApi(
+    IOptions<AgentOptions> options,
+    SnapshotBoard board,
+    AgentState state,
+    ISnapshotRefresher refresher,
+    TimeProvider time,
+    AgentCommandDispatcher dispatcher,
+    OperatorAudit audit,
+    ILogger<AgentApi> logger)
 {
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
         AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService");

@@ -19,6 +19,8 @@ public sealed class AgentOptions
     public TlsFileOptions Tls { get; set; } = new();
 
     public CollectionOptions Collection { get; set; } = new();
+
+    public ActionOptions Actions { get; set; } = new();
 }
 
 /// <summary>Who this node is. Name, Cluster and Region are required.</summary>
@@ -141,4 +143,11 @@ public sealed class CollectionOptions
 
     /// <summary>How many tables the dead-tuple and bloat report keeps (the largest ones).</summary>
     public int TopTables { get; set; } = 10;
+}
+
+/// <summary>Role-changing actions asked for through AgentService (Promote, Fence, Follow, Rejoin).</summary>
+public sealed class ActionOptions
+{
+    /// <summary>How long an operator's action may run when the call carries no deadline; the call's deadline wins when it has one.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
 }

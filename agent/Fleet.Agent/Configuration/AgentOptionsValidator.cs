@@ -62,6 +62,7 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             errors.Add("Aggregator:ReconnectMaxDelay must not be shorter than Aggregator:ReconnectMinDelay.");
         }
 
+        Positive(errors, "Actions:Timeout", options.Actions.Timeout);
         Endpoint(errors, "Listen:Grpc", options.Listen.Grpc);
         Endpoint(errors, "Listen:Http", options.Listen.Http);
         if (options.Tls.Enabled)

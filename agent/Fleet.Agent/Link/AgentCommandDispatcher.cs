@@ -32,12 +32,19 @@ internal sealed class AgentCommandDispatcher(
     public static bool IsQuick(AggregatorCommand command) =>
         command.CommandCase is AggregatorCommand.CommandOneofCase.Welcome or AggregatorCommand.CommandOneofCase.LeaseGrant;
 
+    /// <summary>True for the role-changing actions (Promote, Fence, Follow, Rejoin), which run one at a time.</summary>
+    public static bool IsAction(AggregatorCommand command) =>
+        command.CommandCase is AggregatorCommand.CommandOneofCase.Promote or AggregatorCommand.CommandOneofCase.Fence
+            or AggregatorCommand.CommandOneofCase.Follow or AggregatorCommand.CommandOneofCase.Rejoin;
+
     /// <summary>Runs a command; returns the result to send, or null for commands that need none (Welcome, LeaseGrant).</summary>
     public async Task<CommandResult?> HandleAsync(AggregatorCommand command, Func<NodeSnapshot, Task<ulong>> report, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
         var result = new CommandResult { CommandId = command.CommandId, Epoch = command.Epoch, StartedAt = Timestamp.FromDateTimeOffset(started) };
-        if (command.Epoch > 0 && !state.ObserveEpoch(command.Epoch))
+        // Epoch 0 means "no epoch" for routine commands; a role-changing action always carries one, so an
+        // action at 0 is stale on any agent that has seen an epoch.
+        if ((command.Epoch > 0 || IsAction(command)) && !state.ObserveEpoch(command.Epoch))
         {
             result.Outcome = CommandOutcome.RefusedStaleEpoch;
             result.Epoch = state.HighestEpochSeen;
@@ -83,7 +90,18 @@ internal sealed class AgentCommandDispatcher(
         }
 
         var queuedAt = time.GetUtcNow();
-        await _actionLock.WaitAsync(timeout.Token);
+        try
+        {
+            await _actionLock.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            result.Outcome = CommandOutcome.DeadlineExceeded;
+            result.Message = $"{command.CommandCase} did not start within {command.Timeout?.ToTimeSpan().TotalSeconds:F0} s: another action was running";
+            ActionLog.Failed(logger, command.CommandCase.ToString(), command.Epoch, result.Message);
+            return result;
+        }
+
         try
         {
             result.QueuedMs = (ulong)Math.Max(0, (time.GetUtcNow() - queuedAt).TotalMilliseconds);

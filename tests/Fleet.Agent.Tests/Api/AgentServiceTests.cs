@@ -85,14 +85,14 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
     }
 
     [Fact]
-    public async Task OperatorMethods_NotYetImplemented_AnswerUnimplemented()
+    public async Task OperatorMethods_WithoutReason_InvalidArgumentAndNothingChanges()
     {
-        // Requests without an operator reason: should these methods be implemented, they must refuse them
-        // (INVALID_ARGUMENT) rather than act on the shared cluster, and this test then fails instead.
-        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Promote", new PromoteRequest()));
-        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Fence", new FenceRequest()));
-        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Follow", new FollowRequest()));
-        Assert.Equal(StatusCode.Unimplemented, await StatusOfAsync("Rejoin", new RejoinRequest()));
+        // Requests without an operator reason are refused before anything runs on the shared cluster
+        // (the operator actions themselves are tested in OperatorActionsTests, on a cluster of their own).
+        Assert.Equal(StatusCode.InvalidArgument, await StatusOfAsync("Promote", new PromoteRequest()));
+        Assert.Equal(StatusCode.InvalidArgument, await StatusOfAsync("Fence", new FenceRequest()));
+        Assert.Equal(StatusCode.InvalidArgument, await StatusOfAsync("Follow", new FollowRequest()));
+        Assert.Equal(StatusCode.InvalidArgument, await StatusOfAsync("Rejoin", new RejoinRequest()));
         var status = await fixture.PrimaryAgent.GetStatusAsync();
         Assert.Equal(0UL, status.HighestEpochSeen);
         Assert.False(status.Fenced);
