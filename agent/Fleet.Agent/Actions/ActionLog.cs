@@ -26,4 +26,16 @@ internal static partial class ActionLog
     [LoggerMessage(EventId = 5006, EventName = "SelfFencingFailed", Level = LogLevel.Critical,
         Message = "Self-fencing failed; retrying")]
     public static partial void SelfFencingFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5010, EventName = "RestartingInPlace", Level = LogLevel.Critical,
+        Message = "The postmaster of this primary died and the cluster has no replica to fail over to: restarting PostgreSQL in place (crash recovery)")]
+    public static partial void RestartingInPlace(ILogger logger);
+
+    [LoggerMessage(EventId = 5011, EventName = "RestartedInPlace", Level = LogLevel.Warning,
+        Message = "PostgreSQL restarted in place after a postmaster crash (attempt {Attempt}, {ElapsedMs} ms)")]
+    public static partial void RestartedInPlace(ILogger logger, int attempt, long elapsedMs);
+
+    [LoggerMessage(EventId = 5012, EventName = "RestartInPlaceFailed", Level = LogLevel.Critical,
+        Message = "PostgreSQL did not restart in place after {Attempts} attempts: declaring it down and fenced")]
+    public static partial void RestartInPlaceFailed(ILogger logger, int attempts, Exception exception);
 }

@@ -8,7 +8,7 @@ namespace Fleet.Agent.Actions;
 /// Every 100 ms, three guards: (1) a primary whose lease expired and which lost a majority of its
 /// replicas is fenced (stopped) before the aggregator can have promoted anyone (<see cref="SelfFencing.Decide"/>);
 /// (2) a primary whose postmaster died is declared down and fenced at once, and reported, so the
-/// aggregator can take the fast path; (3) a node that must stay down and is found running again is
+/// aggregator can take the fast path — unless it has no replica to fail over to: then it is restarted in place; (3) a node that must stay down and is found running again is
 /// stopped again, so an old primary restarted behind Fleet's back never keeps serving writes.
 /// </summary>
 internal sealed class SelfFencingLoop(
@@ -17,6 +17,8 @@ internal sealed class SelfFencingLoop(
     : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan RestartBudget = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RestartRetryDelay = TimeSpan.FromMilliseconds(200);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -28,6 +30,13 @@ internal sealed class SelfFencingLoop(
             // Only a primary the aggregator manages (it was granted a lease) is fenced on a crash: a standalone agent just reports.
             if (isPrimary && !state.Fenced && lease.ExpiresAt is not null && PostmasterDied())
             {
+                // With replicas, a failover to one is faster and safer than crash recovery (docs/failover.md);
+                // without, crash recovery in place is the only way back.
+                if (lease.Replicas.Count == 0 && await RestartInPlaceAsync(stoppingToken))
+                {
+                    continue;
+                }
+
                 ActionLog.SelfFencing(logger, "the postmaster of this primary died: declaring it down and fenced (the agent will not restart it)");
                 state.SetFenced(true, keepDown: true);
                 lease.Release();
@@ -66,6 +75,37 @@ internal sealed class SelfFencingLoop(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             ActionLog.SelfFencingFailed(logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// Starts the crashed primary again (crash recovery). Its orphaned backends may hold the shared memory
+    /// for a moment after the postmaster's death, and pg_ctl fails fast while they do: a few attempts,
+    /// bounded by <see cref="RestartBudget"/>. False when it did not come back; the caller then fences.
+    /// </summary>
+    private async Task<bool> RestartInPlaceAsync(CancellationToken cancellationToken)
+    {
+        ActionLog.RestartingInPlace(logger);
+        var started = time.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await actions.StartAsync(cancellationToken);
+                ActionLog.RestartedInPlace(logger, attempt, (long)time.GetElapsedTime(started).TotalMilliseconds);
+                await RefreshAsync(cancellationToken);
+                return true;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                if (time.GetElapsedTime(started) + RestartRetryDelay > RestartBudget)
+                {
+                    ActionLog.RestartInPlaceFailed(logger, attempt, ex);
+                    return false;
+                }
+            }
+
+            await Task.Delay(RestartRetryDelay, time, cancellationToken);
         }
     }
 

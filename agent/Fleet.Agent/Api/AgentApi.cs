@@ -21,6 +21,7 @@ internal sealed partial class AgentApi(
     TimeProvider time,
     AgentCommandDispatcher dispatcher,
     OperatorAudit audit,
+    Actions.LeaseClock lease,
     ILogger<AgentApi> logger)
 {
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
@@ -46,6 +47,18 @@ internal sealed partial class AgentApi(
         if (snapshot is not null)
         {
             response.Snapshot = snapshot;
+        }
+
+        if (lease.ExpiresAt is not null)
+        {
+            var now = Actions.LeaseClock.Now(time);
+            response.Lease = new LeaseState
+            {
+                Held = lease.IsHeld(now),
+                Epoch = lease.Epoch,
+                ReportSequence = lease.ReportSequence,
+                RemainingMs = (ulong)lease.Remaining(now).TotalMilliseconds,
+            };
         }
 
         if (context.HttpContext.RequestServices.GetService<Archive.Hosting.ArchiveStatusBoard>()?.Current is { } archive)
