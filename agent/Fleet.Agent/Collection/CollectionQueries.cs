@@ -78,14 +78,41 @@ internal static class CollectionQueries
         ORDER BY s.slot_name
         """;
 
-    public static readonly string Databases = $"""
+    /// <summary>First version with the session columns of pg_stat_database (session_time ... sessions_killed).</summary>
+    public const int SessionStatisticsVersion = 140000;
+
+    /// <summary>First version with pg_stat_database_conflicts.confl_active_logicalslot.</summary>
+    public const int LogicalSlotConflictsVersion = 160000;
+
+    /// <summary>
+    /// pg_stat_database with its recovery conflicts by cause, one row per database (templates excluded,
+    /// at most <see cref="MaxDatabases"/>). Columns a version lacks are selected as typed NULLs, so the
+    /// ordinals are the same on every version and the reader leaves those fields unset.
+    /// </summary>
+    public static string Databases(int serverVersionNum) => $"""
         SELECT d.datname::text, s.xact_commit, s.xact_rollback, s.blks_hit, s.blks_read, s.deadlocks,
-               s.conflicts, s.temp_files, s.temp_bytes, s.stats_reset
-        FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
+               s.conflicts, s.temp_files, s.temp_bytes, s.stats_reset,
+               s.numbackends, s.tup_returned, s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted,
+               s.blk_read_time, s.blk_write_time, s.checksum_failures, s.checksum_last_failure,
+               c.confl_tablespace, c.confl_lock, c.confl_snapshot, c.confl_bufferpin, c.confl_deadlock,
+               {(serverVersionNum >= LogicalSlotConflictsVersion ? LogicalSlotConflictColumn : NoLogicalSlotConflictColumn)},
+               {(serverVersionNum >= SessionStatisticsVersion ? SessionColumns : NoSessionColumns)}
+        FROM pg_database d
+        JOIN pg_stat_database s ON s.datid = d.oid
+        JOIN pg_stat_database_conflicts c ON c.datid = d.oid
         WHERE NOT d.datistemplate
         ORDER BY d.datname
         LIMIT {MaxDatabases}
         """;
+
+    private const string LogicalSlotConflictColumn = "c.confl_active_logicalslot";
+    private const string NoLogicalSlotConflictColumn = "NULL::bigint";
+
+    private const string SessionColumns =
+        "s.session_time, s.active_time, s.idle_in_transaction_time, s.sessions, s.sessions_abandoned, s.sessions_fatal, s.sessions_killed";
+
+    private const string NoSessionColumns =
+        "NULL::float8, NULL::float8, NULL::float8, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint";
 
     /// <summary>Templates included: template0's datfrozenxid ages too, and any database can force a wraparound shutdown.</summary>
     public const string Wraparound = """
@@ -95,36 +122,74 @@ internal static class CollectionQueries
         LIMIT 1
         """;
 
-    /// <summary>Client backends (the agent's own session included: it occupies a slot too) and ungranted locks.</summary>
+    /// <summary>
+    /// Client backends (the agent's own session included: it occupies a slot too) grouped by database and
+    /// state: one read of pg_stat_activity yields both the server-wide connection figures (summed by the
+    /// reader) and the per-database ones. At most (databases with client backends) × (states) rows.
+    /// Transaction ages leave out the agent's own session, whose batch is always in flight.
+    /// </summary>
     public const string Connections = """
-        SELECT count(*)::int,
-               count(*) FILTER (WHERE state = 'active')::int,
-               count(*) FILTER (WHERE state = 'idle')::int,
-               count(*) FILTER (WHERE state = 'idle in transaction')::int,
-               count(*) FILTER (WHERE state = 'idle in transaction (aborted)')::int,
-               count(*) FILTER (WHERE wait_event_type = 'Lock')::int,
-               (SELECT count(*) FROM pg_locks WHERE NOT granted)::int,
-               extract(epoch FROM max(clock_timestamp() - xact_start) FILTER (WHERE pid <> pg_backend_pid()))::float8,
-               extract(epoch FROM max(clock_timestamp() - state_change)
-                   FILTER (WHERE state IN ('idle in transaction', 'idle in transaction (aborted)')))::float8
-        FROM pg_stat_activity
-        WHERE backend_type = 'client backend'
+        SELECT d.datname::text, a.state, count(*)::int,
+               count(*) FILTER (WHERE a.wait_event_type = 'Lock')::int,
+               extract(epoch FROM max(clock_timestamp() - a.xact_start) FILTER (WHERE a.pid <> pg_backend_pid()))::float8,
+               extract(epoch FROM max(clock_timestamp() - a.state_change))::float8
+        FROM pg_stat_activity a
+        LEFT JOIN pg_database d ON d.oid = a.datid
+        WHERE a.backend_type = 'client backend'
+        GROUP BY a.datid, d.datname, a.state
+        ORDER BY d.datname, a.state
         """;
 
-    /// <summary>PostgreSQL 17 split checkpoint statistics out of pg_stat_bgwriter into pg_stat_checkpointer.</summary>
+    /// <summary>
+    /// pg_locks grouped by database and mode, read once per cycle: the reader sums the ungranted requests
+    /// of all rows for the server-wide count and attributes rows with a database to it. Locks without a
+    /// database (transaction IDs, virtual transactions) or on shared catalogs (database 0) have a NULL
+    /// name. At most (databases with locks + 1) × (9 lock modes) rows.
+    /// </summary>
+    public const string Locks = """
+        SELECT d.datname::text, l.mode, l.locks, l.waiting
+        FROM (SELECT database, mode, count(*)::int AS locks, count(*) FILTER (WHERE NOT granted)::int AS waiting
+              FROM pg_locks
+              GROUP BY database, mode) l
+        LEFT JOIN pg_database d ON d.oid = l.database
+        ORDER BY d.datname, l.mode
+        """;
+
+    /// <summary>
+    /// PostgreSQL 17 split checkpoint statistics out of pg_stat_bgwriter into pg_stat_checkpointer and dropped
+    /// buffers_backend and buffers_backend_fsync (NULL there). The last two columns are the bgwriter's and
+    /// the checkpoint statistics' stats_reset (the same column before 17).
+    /// </summary>
     public static string Checkpoints(int serverVersionNum) => serverVersionNum >= CheckpointerViewVersion
         ? """
           SELECT c.num_timed, c.num_requested, c.write_time, c.sync_time, c.buffers_written,
-                 b.buffers_clean, b.maxwritten_clean, b.buffers_alloc
+                 b.buffers_clean, b.maxwritten_clean, b.buffers_alloc,
+                 NULL::bigint, NULL::bigint, b.stats_reset, c.stats_reset
           FROM pg_stat_checkpointer c, pg_stat_bgwriter b
           """
         : """
           SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, checkpoint_sync_time, buffers_checkpoint,
-                 buffers_clean, maxwritten_clean, buffers_alloc
+                 buffers_clean, maxwritten_clean, buffers_alloc,
+                 buffers_backend, buffers_backend_fsync, stats_reset, stats_reset
           FROM pg_stat_bgwriter
           """;
 
     /// <summary>Every command of the fast batch, in the order <see cref="FastResultReader"/> reads them.</summary>
-    public static IReadOnlyList<string> FastBatch(int serverVersionNum) =>
-        [Node, WalReceiver, Standbys, Archiver, Slots, Databases, Wraparound, Connections, Checkpoints(serverVersionNum)];
+    public static IReadOnlyList<string> FastBatch(int serverVersionNum)
+    {
+        // The server version only changes with the session, so the batch text is built once per version.
+        if (_lastFastBatch is { } cached && cached.Version == serverVersionNum)
+        {
+            return cached.Commands;
+        }
+
+        string[] commands =
+            [Node, WalReceiver, Standbys, Archiver, Slots, Databases(serverVersionNum), Wraparound, Connections, Locks, Checkpoints(serverVersionNum)];
+        _lastFastBatch = new FastBatchText(serverVersionNum, commands);
+        return commands;
+    }
+
+    private static FastBatchText? _lastFastBatch;
+
+    private sealed record FastBatchText(int Version, string[] Commands);
 }

@@ -64,10 +64,12 @@ internal static partial class FastResultReader
         }
 
         await NextAsync(reader, cancellationToken);
+        var databases = new Dictionary<string, NodeSnapshot.Types.Database>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
         {
             var (database, counters) = ReadDatabase(reader);
             snapshot.Databases.Add(database);
+            databases[database.Name] = database;
             facts.Counters[database.Name] = counters;
         }
 
@@ -84,9 +86,18 @@ internal static partial class FastResultReader
         }
 
         await NextAsync(reader, cancellationToken);
-        if (await reader.ReadAsync(cancellationToken))
+        var connections = new NodeSnapshot.Types.Connections { MaxConnections = node.MaxConnections };
+        while (await reader.ReadAsync(cancellationToken))
         {
-            snapshot.Connections = ReadConnections(reader, node.MaxConnections);
+            AddConnections(reader, connections, databases);
+        }
+
+        snapshot.Connections = connections;
+
+        await NextAsync(reader, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            AddLocks(reader, connections, databases);
         }
 
         await NextAsync(reader, cancellationToken);
@@ -171,39 +182,145 @@ internal static partial class FastResultReader
             Conflicts = reader.UInt64(6),
             TempFiles = reader.UInt64(7),
             TempBytes = counters.TempBytes,
+            StatsReset = reader.NullableTimestamp(9),
+            Backends = reader.UInt32(10),
+            TupReturned = reader.UInt64(11),
+            TupFetched = reader.UInt64(12),
+            TupInserted = reader.UInt64(13),
+            TupUpdated = reader.UInt64(14),
+            TupDeleted = reader.UInt64(15),
+            BlkReadTimeMs = reader.NullableDouble(16) ?? 0,
+            BlkWriteTimeMs = reader.NullableDouble(17) ?? 0,
+            ChecksumLastFailure = reader.NullableTimestamp(19),
+            ConflictsTablespace = reader.UInt64(20),
+            ConflictsLock = reader.UInt64(21),
+            ConflictsSnapshot = reader.UInt64(22),
+            ConflictsBufferpin = reader.UInt64(23),
+            ConflictsDeadlock = reader.UInt64(24),
         };
         if (RateCalculator.HitRatio(counters.BlocksHit, counters.BlocksRead) is { } ratio)
         {
             database.HitRatio = ratio;
         }
 
+        // NULL: checksums disabled (checksum_failures), or a column this server version does not have.
+        if (reader.NullableUInt64(18) is { } checksumFailures)
+        {
+            database.ChecksumFailures = checksumFailures;
+        }
+
+        if (reader.NullableUInt64(25) is { } logicalSlot)
+        {
+            database.ConflictsActiveLogicalslot = logicalSlot;
+        }
+
+        ReadSessionStatistics(reader, database);
         return (database, counters);
     }
 
-    private static NodeSnapshot.Types.Connections ReadConnections(DbDataReader reader, uint maxConnections)
+    /// <summary>The 14+ session columns (ordinals 26..32); NULL before 14, so the fields stay unset.</summary>
+    private static void ReadSessionStatistics(DbDataReader reader, NodeSnapshot.Types.Database database)
     {
-        var connections = new NodeSnapshot.Types.Connections
+        if (reader.NullableDouble(26) is { } sessionTime)
         {
-            Total = reader.UInt32(0),
-            Active = reader.UInt32(1),
-            Idle = reader.UInt32(2),
-            IdleInTransaction = reader.UInt32(3),
-            IdleInTransactionAborted = reader.UInt32(4),
-            Waiting = reader.UInt32(5),
-            WaitingLocks = reader.UInt32(6),
-            MaxConnections = maxConnections,
-        };
-        if (reader.NullableSeconds(7) is { } longest)
-        {
-            connections.LongestTransactionSeconds = longest;
+            database.SessionTimeMs = sessionTime;
         }
 
-        if (reader.NullableSeconds(8) is { } idle)
+        if (reader.NullableDouble(27) is { } activeTime)
+        {
+            database.ActiveTimeMs = activeTime;
+        }
+
+        if (reader.NullableDouble(28) is { } idleInTransactionTime)
+        {
+            database.IdleInTransactionTimeMs = idleInTransactionTime;
+        }
+
+        if (reader.NullableUInt64(29) is { } sessions)
+        {
+            database.Sessions = sessions;
+        }
+
+        if (reader.NullableUInt64(30) is { } abandoned)
+        {
+            database.SessionsAbandoned = abandoned;
+        }
+
+        if (reader.NullableUInt64(31) is { } fatal)
+        {
+            database.SessionsFatal = fatal;
+        }
+
+        if (reader.NullableUInt64(32) is { } killed)
+        {
+            database.SessionsKilled = killed;
+        }
+    }
+
+    /// <summary>
+    /// One (database, state) group of client backends: added to the server-wide figures, and to the
+    /// database's breakdown when the database is one the snapshot carries (templates and databases
+    /// beyond the cap count only server-wide).
+    /// </summary>
+    private static void AddConnections(
+        DbDataReader reader, NodeSnapshot.Types.Connections connections, Dictionary<string, NodeSnapshot.Types.Database> databases)
+    {
+        var state = reader.Text(1);
+        var count = reader.UInt32(2);
+        var longestTransaction = reader.NullableSeconds(4);
+        connections.Total += count;
+        connections.Waiting += reader.UInt32(3);
+        switch (state)
+        {
+            case "active":
+                connections.Active += count;
+                break;
+            case "idle":
+                connections.Idle += count;
+                break;
+            case "idle in transaction":
+                connections.IdleInTransaction += count;
+                break;
+            case "idle in transaction (aborted)":
+                connections.IdleInTransactionAborted += count;
+                break;
+        }
+
+        if (longestTransaction is { } age &&
+            (!connections.HasLongestTransactionSeconds || age > connections.LongestTransactionSeconds))
+        {
+            connections.LongestTransactionSeconds = age;
+        }
+
+        if (state is "idle in transaction" or "idle in transaction (aborted)" &&
+            reader.NullableSeconds(5) is { } idle &&
+            (!connections.HasLongestIdleInTransactionSeconds || idle > connections.LongestIdleInTransactionSeconds))
         {
             connections.LongestIdleInTransactionSeconds = idle;
         }
 
-        return connections;
+        if (reader.NullableText(0) is { } name && databases.TryGetValue(name, out var database))
+        {
+            var group = new NodeSnapshot.Types.StateConnections { State = state, Connections = count };
+            if (longestTransaction is { } groupAge)
+            {
+                group.LongestTransactionSeconds = groupAge;
+            }
+
+            database.ConnectionsByState.Add(group);
+        }
+    }
+
+    /// <summary>One (database, mode) group of pg_locks: ungranted requests count server-wide, the group per database when it has one the snapshot carries.</summary>
+    private static void AddLocks(
+        DbDataReader reader, NodeSnapshot.Types.Connections connections, Dictionary<string, NodeSnapshot.Types.Database> databases)
+    {
+        var waiting = reader.UInt32(3);
+        connections.WaitingLocks += waiting;
+        if (reader.NullableText(0) is { } name && databases.TryGetValue(name, out var database))
+        {
+            database.LocksByMode.Add(new NodeSnapshot.Types.LockModeCount { Mode = reader.Text(1), Locks = reader.UInt32(2), Waiting = waiting });
+        }
     }
 
     private static void ReadCheckpoints(DbDataReader reader, NodeSnapshot snapshot)
@@ -215,12 +332,25 @@ internal static partial class FastResultReader
             WriteTimeMs = reader.NullableDouble(2) ?? 0,
             SyncTimeMs = reader.NullableDouble(3) ?? 0,
             BuffersWritten = reader.UInt64(4),
+            StatsReset = reader.NullableTimestamp(11),
         };
         snapshot.Bgwriter = new NodeSnapshot.Types.BgWriter
         {
             BuffersClean = reader.UInt64(5),
             MaxwrittenClean = reader.UInt64(6),
             BuffersAlloc = reader.UInt64(7),
+            StatsReset = reader.NullableTimestamp(10),
         };
+
+        // NULL from PostgreSQL 17, which no longer has these columns: the fields stay unset.
+        if (reader.NullableUInt64(8) is { } backend)
+        {
+            snapshot.Bgwriter.BuffersBackend = backend;
+        }
+
+        if (reader.NullableUInt64(9) is { } backendFsync)
+        {
+            snapshot.Bgwriter.BuffersBackendFsync = backendFsync;
+        }
     }
 }

@@ -20,6 +20,10 @@ internal static class ActivityMetrics
             w.WriteCounter("fleet_pg_checkpoint_write_seconds_total", "Time spent writing checkpoint files, in seconds.", checkpoints.WriteTimeMs / 1000);
             w.WriteCounter("fleet_pg_checkpoint_sync_seconds_total", "Time spent syncing checkpoint files, in seconds.", checkpoints.SyncTimeMs / 1000);
             w.WriteCounter("fleet_pg_checkpoint_buffers_written_total", "Buffers written by checkpoints.", checkpoints.BuffersWritten);
+            if (checkpoints.StatsReset is { } reset)
+            {
+                w.WriteGauge("fleet_pg_checkpoint_stats_reset_timestamp_seconds", "When the checkpoint statistics were last reset, in Unix seconds.", MetricLabels.UnixSeconds(reset));
+            }
         }
 
         if (snapshot.Bgwriter is { } bgwriter)
@@ -27,6 +31,20 @@ internal static class ActivityMetrics
             w.WriteCounter("fleet_pg_bgwriter_buffers_clean_total", "Buffers written by the background writer.", bgwriter.BuffersClean);
             w.WriteCounter("fleet_pg_bgwriter_maxwritten_clean_total", "Background writer rounds stopped for writing too many buffers.", bgwriter.MaxwrittenClean);
             w.WriteCounter("fleet_pg_bgwriter_buffers_alloc_total", "Buffers allocated.", bgwriter.BuffersAlloc);
+            if (bgwriter.HasBuffersBackend)
+            {
+                w.WriteCounter("fleet_pg_bgwriter_buffers_backend_total", "Buffers written directly by backends (PostgreSQL 13-16; absent from 17).", bgwriter.BuffersBackend);
+            }
+
+            if (bgwriter.HasBuffersBackendFsync)
+            {
+                w.WriteCounter("fleet_pg_bgwriter_buffers_backend_fsync_total", "Times a backend had to fsync itself (PostgreSQL 13-16; absent from 17).", bgwriter.BuffersBackendFsync);
+            }
+
+            if (bgwriter.StatsReset is { } reset)
+            {
+                w.WriteGauge("fleet_pg_bgwriter_stats_reset_timestamp_seconds", "When the background writer statistics were last reset, in Unix seconds.", MetricLabels.UnixSeconds(reset));
+            }
         }
 
         if (snapshot.Wraparound is { } wraparound)

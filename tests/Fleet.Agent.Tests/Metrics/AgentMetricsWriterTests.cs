@@ -124,6 +124,126 @@ public sealed class AgentMetricsWriterTests
     }
 
     [Fact]
+    public void Primary_renders_per_database_rows_sessions_conflicts_and_io_times()
+    {
+        var e = Render(MetricsFixtures.Primary());
+
+        e.AssertLine("fleet_pg_database_backends{datname=\"orders\"} 9");
+        e.AssertLine("fleet_pg_database_tup_returned_total{datname=\"orders\"} 5000000");
+        e.AssertLine("fleet_pg_database_tup_fetched_total{datname=\"orders\"} 2000000");
+        e.AssertLine("fleet_pg_database_tup_inserted_total{datname=\"orders\"} 10000");
+        e.AssertLine("fleet_pg_database_tup_updated_total{datname=\"orders\"} 4000");
+        e.AssertLine("fleet_pg_database_tup_deleted_total{datname=\"orders\"} 1000");
+        e.AssertLine("fleet_pg_database_blk_read_seconds_total{datname=\"orders\"} 1.5");
+        e.AssertLine("fleet_pg_database_blk_write_seconds_total{datname=\"orders\"} 0.2505");
+        e.AssertLine("fleet_pg_database_checksum_failures_total{datname=\"orders\"} 2");
+        e.AssertLine("fleet_pg_database_checksum_failures_total{datname=\"postgres\"} 0");
+        e.AssertLine("fleet_pg_database_checksum_last_failure_timestamp_seconds{datname=\"orders\"} 1699999000");
+        Assert.Equal(1, e.CountSamples("fleet_pg_database_checksum_last_failure_timestamp_seconds")); // never failed: absent
+        e.AssertLine("fleet_pg_database_stats_reset_timestamp_seconds{datname=\"orders\"} 1699000000");
+        e.AssertLine("fleet_pg_database_session_seconds_total{datname=\"orders\"} 3600");
+        e.AssertLine("fleet_pg_database_active_seconds_total{datname=\"orders\"} 600");
+        e.AssertLine("fleet_pg_database_idle_in_transaction_seconds_total{datname=\"orders\"} 60");
+        e.AssertLine("fleet_pg_database_sessions_total{datname=\"orders\"} 1200");
+        e.AssertLine("fleet_pg_database_sessions_abandoned_total{datname=\"orders\"} 3");
+        e.AssertLine("fleet_pg_database_sessions_fatal_total{datname=\"orders\"} 1");
+        e.AssertLine("fleet_pg_database_sessions_killed_total{datname=\"orders\"} 2");
+        foreach (var cause in new[] { "tablespace", "lock", "snapshot", "bufferpin", "deadlock", "active_logicalslot" })
+        {
+            e.AssertLine($"fleet_pg_database_conflicts_{cause}_total{{datname=\"orders\"}} 0");
+        }
+
+        e.AssertLine("fleet_pg_bgwriter_buffers_backend_total 2222");
+        e.AssertLine("fleet_pg_bgwriter_buffers_backend_fsync_total 1");
+        e.AssertLine("fleet_pg_bgwriter_stats_reset_timestamp_seconds 1699000200");
+        e.AssertLine("fleet_pg_checkpoint_stats_reset_timestamp_seconds 1699000100");
+    }
+
+    [Fact]
+    public void Primary_renders_connections_by_state_and_locks_by_mode_per_database()
+    {
+        var e = Render(MetricsFixtures.Primary());
+
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"active\"} 2");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"idle\"} 5");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"idle_in_transaction\"} 1");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"idle_in_transaction_aborted\"} 0");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"fastpath_function_call\"} 0");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"disabled\"} 0");
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"other\"} 0");
+        Assert.Equal(3 * 7, e.CountSamples("fleet_pg_database_connections"));
+        e.AssertLine("fleet_pg_database_longest_transaction_seconds{datname=\"orders\",state=\"active\"} 1.5");
+        e.AssertLine("fleet_pg_database_longest_transaction_seconds{datname=\"orders\",state=\"idle_in_transaction\"} 12.5");
+        Assert.Equal(3 * 2, e.CountSamples("fleet_pg_database_longest_transaction_seconds")); // absent where no transaction is open
+
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"AccessShareLock\"} 12");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"RowExclusiveLock\"} 3");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"ShareLock\"} 1");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"AccessExclusiveLock\"} 1");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"SIReadLock\"} 0");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"ShareUpdateExclusiveLock\"} 0");
+        Assert.Equal(3 * 9, e.CountSamples("fleet_pg_database_locks"));
+    }
+
+    [Fact]
+    public void Unknown_states_and_lock_modes_are_folded_into_other()
+    {
+        var snapshot = MetricsFixtures.Primary();
+        var orders = snapshot.Databases.Single(d => d.Name == "orders");
+        orders.ConnectionsByState.Add(new NodeSnapshot.Types.StateConnections { State = string.Empty, Connections = 2, LongestTransactionSeconds = 4 });
+        orders.ConnectionsByState.Add(new NodeSnapshot.Types.StateConnections { State = "some future state", Connections = 3, LongestTransactionSeconds = 9 });
+        orders.LocksByMode.Add(new NodeSnapshot.Types.LockModeCount { Mode = "FutureLock", Locks = 4 });
+
+        var e = Render(snapshot);
+
+        e.AssertLine("fleet_pg_database_connections{datname=\"orders\",state=\"other\"} 5");
+        e.AssertLine("fleet_pg_database_longest_transaction_seconds{datname=\"orders\",state=\"other\"} 9");
+        e.AssertLine("fleet_pg_database_locks{datname=\"orders\",mode=\"other\"} 4");
+        Assert.Equal(3 * 9 + 1, e.CountSamples("fleet_pg_database_locks"));
+    }
+
+    [Fact]
+    public void Columns_a_version_lacks_are_absent_not_zero()
+    {
+        // PostgreSQL 13: no session columns, no confl_active_logicalslot; checksums off. PostgreSQL 17: no buffers_backend.
+        var snapshot = MetricsFixtures.Primary();
+        foreach (var database in snapshot.Databases)
+        {
+            database.ClearSessionTimeMs();
+            database.ClearActiveTimeMs();
+            database.ClearIdleInTransactionTimeMs();
+            database.ClearSessions();
+            database.ClearSessionsAbandoned();
+            database.ClearSessionsFatal();
+            database.ClearSessionsKilled();
+            database.ClearConflictsActiveLogicalslot();
+            database.ClearChecksumFailures();
+            database.StatsReset = null;
+        }
+
+        snapshot.Bgwriter.ClearBuffersBackend();
+        snapshot.Bgwriter.ClearBuffersBackendFsync();
+
+        var e = Render(snapshot);
+
+        foreach (var family in new[]
+                 {
+                     "fleet_pg_database_session_seconds_total", "fleet_pg_database_active_seconds_total",
+                     "fleet_pg_database_idle_in_transaction_seconds_total", "fleet_pg_database_sessions_total",
+                     "fleet_pg_database_sessions_abandoned_total", "fleet_pg_database_sessions_fatal_total",
+                     "fleet_pg_database_sessions_killed_total", "fleet_pg_database_conflicts_active_logicalslot_total",
+                     "fleet_pg_database_checksum_failures_total", "fleet_pg_database_stats_reset_timestamp_seconds",
+                     "fleet_pg_bgwriter_buffers_backend_total", "fleet_pg_bgwriter_buffers_backend_fsync_total",
+                 })
+        {
+            e.AssertNoFamily(family);
+        }
+
+        e.AssertLine("fleet_pg_database_conflicts_lock_total{datname=\"orders\"} 0");
+        e.AssertLine("fleet_pg_bgwriter_buffers_alloc_total 1000000");
+    }
+
+    [Fact]
     public void Primary_renders_archiver_and_archive_verification()
     {
         var e = Render(MetricsFixtures.Primary(), MetricsFixtures.Archive());

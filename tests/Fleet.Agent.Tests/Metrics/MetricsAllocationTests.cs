@@ -11,7 +11,7 @@ public sealed class MetricsAllocationTests
     {
         var snapshot = CardinalityTests.LargeCluster(databases: 50, tables: 100, topTables: 10);
         var facts = MetricsFixtures.Facts(MetricsFixtures.Archive());
-        var buffer = new ArrayBufferWriter<byte>(256 * 1024);
+        var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
         AgentMetricsWriter.Write(buffer, snapshot, facts); // warm up: JIT, static tables, ArrayPool
         buffer.ResetWrittenCount();
 

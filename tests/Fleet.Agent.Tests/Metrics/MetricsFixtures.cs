@@ -72,7 +72,10 @@ internal static class MetricsFixtures
         snapshot.Slots.Add(new NodeSnapshot.Types.ReplicationSlot { SlotName = "orders_db_3", SlotType = "physical", Active = false, RestartLsn = 0x2_FE00_0000, RetainedBytes = 33_562_624, WalStatus = "extended" });
         snapshot.Slots.Add(new NodeSnapshot.Types.ReplicationSlot { SlotName = "cdc", SlotType = "logical", Active = true, RestartLsn = 0x3_0000_0000, RetainedBytes = 8192, WalStatus = "reserved" });
         snapshot.Databases.Add(Database("postgres", 1000));
-        snapshot.Databases.Add(Database("orders", 987_654_321));
+        var orders = Database("orders", 987_654_321);
+        orders.ChecksumFailures = 2;
+        orders.ChecksumLastFailure = At(1_699_999_000);
+        snapshot.Databases.Add(orders);
         snapshot.Databases.Add(Database(WeirdDatabase, 3));
         snapshot.Wraparound = new NodeSnapshot.Types.Wraparound { MaxDatfrozenxidAge = 200_000_000, Database = "orders", PercentTowardsWraparound = 25 };
         snapshot.TableHealth = new NodeSnapshot.Types.TableHealth { AsOf = At(1_699_999_700) };
@@ -114,6 +117,8 @@ internal static class MetricsFixtures
         };
         var orders = Database("orders", 987_654_321);
         orders.Conflicts = 4;
+        orders.ConflictsSnapshot = 3;
+        orders.ConflictsLock = 1;
         snapshot.Databases.Add(orders);
         return snapshot;
     }
@@ -160,9 +165,41 @@ internal static class MetricsFixtures
         ArchiveLocation = "s3://orders-wal/orders",
     };
 
+    /// <summary>A database as PostgreSQL 17 reports it: session columns and confl_active_logicalslot present, checksums on.</summary>
     public static NodeSnapshot.Types.Database Database(string name, ulong commits) => new()
     {
         Name = name,
+        Backends = 9,
+        TupReturned = 5_000_000,
+        TupFetched = 2_000_000,
+        TupInserted = 10_000,
+        TupUpdated = 4_000,
+        TupDeleted = 1_000,
+        BlkReadTimeMs = 1_500,
+        BlkWriteTimeMs = 250.5,
+        ChecksumFailures = 0,
+        StatsReset = At(1_699_000_000),
+        SessionTimeMs = 3_600_000,
+        ActiveTimeMs = 600_000,
+        IdleInTransactionTimeMs = 60_000,
+        Sessions = 1200,
+        SessionsAbandoned = 3,
+        SessionsFatal = 1,
+        SessionsKilled = 2,
+        ConflictsActiveLogicalslot = 0,
+        ConnectionsByState =
+        {
+            new NodeSnapshot.Types.StateConnections { State = "active", Connections = 2, LongestTransactionSeconds = 1.5 },
+            new NodeSnapshot.Types.StateConnections { State = "idle", Connections = 5 },
+            new NodeSnapshot.Types.StateConnections { State = "idle in transaction", Connections = 1, LongestTransactionSeconds = 12.5 },
+        },
+        LocksByMode =
+        {
+            new NodeSnapshot.Types.LockModeCount { Mode = "AccessExclusiveLock", Locks = 1 },
+            new NodeSnapshot.Types.LockModeCount { Mode = "AccessShareLock", Locks = 12 },
+            new NodeSnapshot.Types.LockModeCount { Mode = "RowExclusiveLock", Locks = 3 },
+            new NodeSnapshot.Types.LockModeCount { Mode = "ShareLock", Locks = 1, Waiting = 1 },
+        },
         Commits = commits,
         Rollbacks = 12,
         BlksHit = 990_000,
@@ -217,8 +254,16 @@ internal static class MetricsFixtures
                 LongestTransactionSeconds = 12.5,
                 LongestIdleInTransactionSeconds = 3.25,
             },
-            Checkpoints = new NodeSnapshot.Types.Checkpoints { Timed = 100, Requested = 7, WriteTimeMs = 123_456, SyncTimeMs = 789, BuffersWritten = 55_555 },
-            Bgwriter = new NodeSnapshot.Types.BgWriter { BuffersClean = 4321, MaxwrittenClean = 9, BuffersAlloc = 1_000_000 },
+            Checkpoints = new NodeSnapshot.Types.Checkpoints
+            {
+                Timed = 100, Requested = 7, WriteTimeMs = 123_456, SyncTimeMs = 789, BuffersWritten = 55_555, StatsReset = At(1_699_000_100),
+            },
+
+            // buffers_backend(_fsync) are gone in 17 but set here, so that every family renders somewhere.
+            Bgwriter = new NodeSnapshot.Types.BgWriter
+            {
+                BuffersClean = 4321, MaxwrittenClean = 9, BuffersAlloc = 1_000_000, BuffersBackend = 2_222, BuffersBackendFsync = 1, StatsReset = At(1_699_000_200),
+            },
             Host = Host(),
         };
         return snapshot;
