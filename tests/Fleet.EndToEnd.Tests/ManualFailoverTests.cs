@@ -78,6 +78,11 @@ public sealed class ManualFailoverTests(ManualFailoverFixture fixture) : IClassF
             FleetFixture.ConditionTimeout, "node2 published as primary at epoch 1", c => c.Summary.ToString());
         Assert.Equal("node2", cluster.Summary.Primary);
 
+        // The fenced old primary is a former primary: the aggregator has it rejoin node2 as a replica.
+        await Poll.UntilAsync(() => fixture.Api.GetNodeAsync(FleetFixture.Cluster, "node0"), n => n.Role == NodeRole.Replica && n.Upstream == "node2",
+            TimeSpan.FromSeconds(60), "node0 rejoined as a replica of node2", n => $"{n.Role} {n.PostgresState} upstream '{n.Upstream}'");
+        Assert.True(await nodes[0].IsInRecoveryAsync());
+
         // 2. The primary's region is lost (node2 dies). A replica served by another region's aggregator
         //    can be promoted there, only by an operator, only with the override and its reason.
         nodes[2].KillPostmaster();

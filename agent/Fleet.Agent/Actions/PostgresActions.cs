@@ -134,7 +134,10 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         var data = DataDirectory;
         await steps.RunAsync("stop", async () =>
         {
-            if (File.Exists(Path.Combine(data, "postmaster.pid")))
+            // A crashed server leaves postmaster.pid behind: pg_ctl status says "not running" (3) and there is
+            // nothing to stop; pg_rewind then runs crash recovery itself before rewinding (PostgreSQL 13+).
+            if (File.Exists(Path.Combine(data, "postmaster.pid"))
+                && (await tools.RunAsync("pg_ctl", ["status", "-D", data], TimeSpan.FromSeconds(10), cancellationToken)).ExitCode != 3)
             {
                 await PgCtlAsync(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"], cancellationToken);
             }

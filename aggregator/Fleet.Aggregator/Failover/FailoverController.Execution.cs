@@ -16,6 +16,7 @@ internal sealed partial class FailoverController
     private static readonly TimeSpan PromoteTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan FollowTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RejoinTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan RejoinRetryDelay = TimeSpan.FromSeconds(30);
 
     /// <summary>Called with the track held. Sets the decision's outcome; never throws for a failed step.</summary>
     private async Task ExecuteAsync(FailoverDecision decision, ClusterTrack track, bool requireFence, CancellationToken cancellationToken)
@@ -303,6 +304,7 @@ internal sealed partial class FailoverController
             if (!succeeded)
             {
                 track.FormerPrimaries.Add(node.Node);
+                track.RejoinBackoff[node.Node] = time.GetUtcNow() + RejoinRetryDelay;
             }
             else if (track.FormerPrimary == node.Node)
             {

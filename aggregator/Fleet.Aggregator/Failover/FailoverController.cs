@@ -128,8 +128,9 @@ internal sealed partial class FailoverController(
         {
             _ = AdoptAsync(record, track, memory);
         }
-        else if (isPrimary && !track.Changing && track.IsFormerPrimary(node))
+        else if ((isPrimary || record.Fenced) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary))
         {
+            // A returning old primary: running as a primary, or kept down and fenced by its agent after a crash or a fence.
             _ = RejoinAsync(record.Key, track);
         }
     }
@@ -170,6 +171,9 @@ internal sealed partial class FailoverController(
             }
         }
     }
+
+    private bool PublishedPrimaryUp(string cluster, string primary) =>
+        fleet.Get(new NodeKey(cluster, primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up };
 
     private void Grant(NodeRecord primary, ClusterTrack track, DateTimeOffset now)
     {
@@ -285,6 +289,17 @@ internal sealed partial class FailoverController(
         public string? FormerPrimary { get; set; }
 
         public HashSet<string> FormerPrimaries { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per former primary, no new rejoin attempt before this (after a failed one).</summary>
+        public Dictionary<string, DateTimeOffset> RejoinBackoff { get; } = new(StringComparer.Ordinal);
+
+        public DateTimeOffset RejoinNotBefore(string node)
+        {
+            lock (this)
+            {
+                return RejoinBackoff.GetValueOrDefault(node);
+            }
+        }
 
         public string LastSummary { get; set; } = string.Empty;
 

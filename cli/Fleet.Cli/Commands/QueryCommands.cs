@@ -116,14 +116,23 @@ internal static class QueryCommands
         return true;
     }
 
-    private static async Task<int> Run(ParseResult result, Func<FleetClient, Task> action, string? address = null)
+    private static Task<int> Run(ParseResult result, Func<FleetClient, Task> action, string? address = null)
     {
-        address ??= result.GetValue(Aggregator)!;
+        var timeout = result.GetValue(Timeout);
+        return CallAsync(address ?? result.GetValue(Aggregator)!, async channel =>
+        {
+            await action(new FleetClient(channel, timeout));
+            return 0;
+        });
+    }
+
+    /// <summary>Runs calls on a channel to <paramref name="address"/>; an RPC error or a bad address becomes a message and an exit code.</summary>
+    public static async Task<int> CallAsync(string address, Func<GrpcChannel, Task<int>> calls)
+    {
         try
         {
             using var channel = GrpcChannel.ForAddress(address);
-            await action(new FleetClient(channel, result.GetValue(Timeout)));
-            return 0;
+            return await calls(channel);
         }
         catch (RpcException ex)
         {

@@ -60,12 +60,9 @@ internal static class RoleCommands
 
     private static Google.Protobuf.Reflection.ServiceDescriptor FleetService => FleetReflection.Descriptor.Services.Single(s => s.Name == "FleetService");
 
-    private static async Task<int> Run(ParseResult result, RoleOptions options, string what, Func<GrpcChannel, CallOptions, Task<RoleChangeResponse>> call, CancellationToken ct)
-    {
-        var address = result.GetValue(QueryCommands.Aggregator)!;
-        try
+    private static Task<int> Run(ParseResult result, RoleOptions options, string what, Func<GrpcChannel, CallOptions, Task<RoleChangeResponse>> call, CancellationToken ct) =>
+        QueryCommands.CallAsync(result.GetValue(QueryCommands.Aggregator)!, async channel =>
         {
-            using var channel = GrpcChannel.ForAddress(address);
             var response = await call(channel, new CallOptions(cancellationToken: ct).WithTimeout(result.GetValue(options.Wait)));
             if (result.GetValue(QueryCommands.Json))
             {
@@ -82,18 +79,7 @@ internal static class RoleCommands
                 DecisionOutcome.Refused => 3,
                 _ => 1,
             };
-        }
-        catch (RpcException ex)
-        {
-            await Console.Error.WriteLineAsync($"fleetctl: {address}: {ex.StatusCode}: {ex.Status.Detail}");
-            return ex.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument ? 2 : 1;
-        }
-        catch (UriFormatException ex)
-        {
-            await Console.Error.WriteLineAsync($"fleetctl: bad address '{address}': {ex.Message}");
-            return 2;
-        }
-    }
+        });
 
     private static void Print(string what, FailoverDecision decision)
     {
