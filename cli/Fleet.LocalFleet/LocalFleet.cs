@@ -14,7 +14,11 @@ namespace Fleet.LocalFleet;
 /// </summary>
 public sealed class LocalFleet : IAsyncDisposable
 {
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
     private readonly List<WebApplication> _agents = [];
+    // Serialises the start/stop hooks below with each other and with disposal.
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly string _dataDirectory;
     private readonly bool _ownsDataDirectory;
     private WebApplication? _aggregator;
@@ -35,13 +39,18 @@ public sealed class LocalFleet : IAsyncDisposable
 
     public Uri AggregatorHttp => new($"http://127.0.0.1:{Options.AggregatorHttpPort}");
 
+    /// <summary>Agent hosts by node index; <see cref="StartAgentAsync"/> replaces an entry.</summary>
     public IReadOnlyList<WebApplication> Agents => _agents;
 
-    public WebApplication Aggregator => _aggregator ?? throw new InvalidOperationException("The fleet is not started.");
+    /// <summary>The running aggregator host (replaced by <see cref="RestartAggregatorAsync"/>).</summary>
+    public WebApplication Aggregator => _aggregator ?? throw new InvalidOperationException("The aggregator is not running (the fleet is not started, or it was stopped).");
 
     public Uri AgentGrpc(int index) => new($"http://127.0.0.1:{Options.AgentGrpcBasePort + index}");
 
     public Uri AgentHttp(int index) => new($"http://127.0.0.1:{Options.AgentHttpBasePort + index}");
+
+    /// <summary>The aggregator endpoint agent <paramref name="index"/> dials (see <see cref="LocalFleetOptions.AgentAggregatorEndpoint"/>).</summary>
+    public Uri AgentAggregatorEndpoint(int index) => Options.AgentAggregatorEndpoint?.Invoke(index) ?? AggregatorGrpc;
 
     /// <summary>Starts Postgres, the aggregator, then the agents; reports progress through <paramref name="log"/>.</summary>
     public static async Task<LocalFleet> StartAsync(LocalFleetOptions options, Action<string> log, CancellationToken cancellationToken)
@@ -63,16 +72,14 @@ public sealed class LocalFleet : IAsyncDisposable
                 cancellationToken);
 
             log($"starting fleet-aggregator (region {options.Region}) on {fleet.AggregatorGrpc} (gRPC) and {fleet.AggregatorHttp} (HTTP)");
-            fleet._aggregator = AggregatorHost.Build(null, fleet.AggregatorSettings());
-            await fleet._aggregator.StartAsync(cancellationToken);
+            fleet._aggregator = await fleet.StartAggregatorHostAsync(cancellationToken);
 
             for (var i = 0; i < fleet._postgres.Nodes.Count; i++)
             {
                 var node = fleet._postgres.Nodes[i];
-                log($"starting fleet-agent for {node.Name} (postgres :{node.Port}) on {fleet.AgentGrpc(i)} (gRPC) and {fleet.AgentHttp(i)} (HTTP)");
-                var agent = AgentHost.Build(null, fleet.AgentSettings(i, node));
-                await agent.StartAsync(cancellationToken);
-                fleet._agents.Add(agent);
+                log($"starting fleet-agent for {node.Name} (postgres :{node.Port}) on {fleet.AgentGrpc(i)} (gRPC) and {fleet.AgentHttp(i)} (HTTP)" +
+                    (fleet.AgentAggregatorEndpoint(i) == fleet.AggregatorGrpc ? string.Empty : $", dialling the aggregator through {fleet.AgentAggregatorEndpoint(i)}"));
+                fleet._agents.Add(await fleet.StartAgentHostAsync(i, cancellationToken));
             }
 
             return fleet;
@@ -84,9 +91,101 @@ public sealed class LocalFleet : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the in-process aggregator (its agents' links drop and they keep redialling). Its SQLite store
+    /// stays; <see cref="StartAggregatorAsync"/> starts a new one on it. No-op when it is stopped.
+    /// </summary>
+    public async Task StopAggregatorAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            if (_aggregator is { } aggregator)
+            {
+                _aggregator = null;
+                using var timeout = new CancellationTokenSource(StopTimeout);
+                await StopQuietlyAsync(aggregator, timeout.Token);
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Builds and starts a new aggregator with the same settings (same SQLite store, same ports), as a
+    /// restarted fleet-aggregator process would be. Throws if one is running.
+    /// </summary>
+    public async Task StartAggregatorAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            EnsureStarted();
+            if (_aggregator is not null)
+            {
+                throw new InvalidOperationException("The aggregator is running; stop it first (or use RestartAggregatorAsync).");
+            }
+
+            _aggregator = await StartAggregatorHostAsync(cancellationToken);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Stops the aggregator and starts a new one with the same settings and store.</summary>
+    public async Task RestartAggregatorAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAggregatorAsync(cancellationToken);
+        await StartAggregatorAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts agent <paramref name="index"/> again after <c>Agents[index].StopAsync()</c> (or stops the running
+    /// one first): a new host with the same settings (same ports, same state directory, so the same persisted
+    /// epoch) replaces it in <see cref="Agents"/>. It does not start Postgres.
+    /// </summary>
+    public async Task StartAgentAsync(int index, CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            EnsureStarted();
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _agents.Count);
+            var old = _agents[index];
+            using (var timeout = new CancellationTokenSource(StopTimeout))
+            {
+                await StopQuietlyAsync(old, timeout.Token);
+            }
+
+            _agents[index] = await StartAgentHostAsync(index, cancellationToken);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _lifecycle.WaitAsync();
+        try
+        {
+            await DisposeCoreAsync();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        using var timeout = new CancellationTokenSource(StopTimeout);
         foreach (var agent in _agents)
         {
             await StopQuietlyAsync(agent, timeout.Token);
@@ -108,6 +207,44 @@ public sealed class LocalFleet : IAsyncDisposable
         if (_ownsDataDirectory && Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    private void EnsureStarted()
+    {
+        if (_postgres is null)
+        {
+            throw new InvalidOperationException("The fleet is not started (or was disposed).");
+        }
+    }
+
+    private async Task<WebApplication> StartAggregatorHostAsync(CancellationToken cancellationToken)
+    {
+        var aggregator = AggregatorHost.Build(null, AggregatorSettings());
+        try
+        {
+            await aggregator.StartAsync(cancellationToken);
+            return aggregator;
+        }
+        catch
+        {
+            await aggregator.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<WebApplication> StartAgentHostAsync(int index, CancellationToken cancellationToken)
+    {
+        var agent = AgentHost.Build(null, AgentSettings(index, Postgres.Nodes[index]));
+        try
+        {
+            await agent.StartAsync(cancellationToken);
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
         }
     }
 
@@ -145,7 +282,7 @@ public sealed class LocalFleet : IAsyncDisposable
             ["Postgres:BinDirectory"] = Postgres.BinDirectory,
             ["Archive:Location"] = Postgres.ArchiveDirectory,
             ["Archive:Region"] = Options.Region,
-            ["Aggregator:Endpoints:0"] = AggregatorGrpc.ToString(),
+            ["Aggregator:Endpoints:0"] = AgentAggregatorEndpoint(index).ToString(),
             ["Listen:Grpc"] = $"127.0.0.1:{Options.AgentGrpcBasePort + index}",
             ["Listen:Http"] = $"127.0.0.1:{Options.AgentHttpBasePort + index}",
             ["Logging:LogLevel:Default"] = Options.LogLevel,
@@ -195,7 +332,11 @@ public sealed class LocalFleet : IAsyncDisposable
     {
         try
         {
-            await app.StopAsync(cancellationToken);
+            // A host stopped already (a test called Agents[i].StopAsync()) is only disposed.
+            if (!app.Lifetime.ApplicationStopped.IsCancellationRequested)
+            {
+                await app.StopAsync(cancellationToken);
+            }
         }
         catch (OperationCanceledException)
         {

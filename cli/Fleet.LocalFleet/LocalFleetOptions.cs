@@ -28,6 +28,13 @@ public sealed record LocalFleetOptions
     /// <summary>Log level of the in-process agents and aggregator.</summary>
     public string LogLevel { get; init; } = "Warning";
 
+    /// <summary>
+    /// Per agent (by node index), the aggregator endpoint it dials instead of <c>AggregatorGrpc</c>; null (or a
+    /// null result) keeps the aggregator's own address. Lets a test put a fault-injecting proxy between one
+    /// agent and the aggregator.
+    /// </summary>
+    public Func<int, Uri?>? AgentAggregatorEndpoint { get; init; }
+
     /// <summary>Extra configuration for every agent (e.g. Collection:Interval).</summary>
     public IReadOnlyDictionary<string, string?> AgentSettings { get; init; } = new Dictionary<string, string?>();
 

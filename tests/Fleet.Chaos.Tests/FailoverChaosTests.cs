@@ -1,5 +1,4 @@
 using Fleet.Protos.V1;
-using Npgsql;
 using Xunit.Abstractions;
 
 namespace Fleet.Chaos.Tests;
@@ -8,28 +7,32 @@ namespace Fleet.Chaos.Tests;
 /// Real Postgres, real agents, the real aggregator, a writer that records every acknowledged row:
 /// failures are injected and the outcome is checked, never assumed (docs/failover.md).
 /// </summary>
-public sealed class FailoverChaosTests(ITestOutputHelper output)
+/// <remarks>
+/// One class (in several files) so xunit runs the scenarios one after the other: each starts three Postgres
+/// servers, three agents and an aggregator on a 2-core machine.
+/// </remarks>
+public sealed partial class FailoverChaosTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private ITestOutputHelper Output => output;
 
     [Fact]
     public async Task PostmasterKill_SynchronousMode_PromotesSyncStandby_LosesNoAcknowledgedWrite_NoSplitBrain()
     {
         await using var scenario = await WritingScenario.StartAsync(synchronous: true, output.WriteLine);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
 
         var killedAt = writer.Now;
         postgres.Primary.KillPostmaster();
         var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
-        await WaitForAcknowledgementsAsync(writer, first.Node, 20);
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
         await writer.StopAsync();
 
         var writableAfter = first.At - killedAt;
         output.WriteLine($"writable again on {first.Node} {writableAfter.TotalMilliseconds:F0} ms after the postmaster kill");
         Assert.Equal("node1", first.Node); // the synchronous standby is preferred
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-        var missing = await MissingOnAsync(postgres.Nodes.Single(n => n.Name == first.Node).ConnectionString, writer.Acknowledgements);
+        var missing = await WriteHistory.MissingOnAsync(postgres.Nodes.Single(n => n.Name == first.Node).ConnectionString, writer.Acknowledgements);
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes are missing on the new primary, e.g. {string.Join(", ", missing.Take(5))}");
 
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Summary.Timeline == 2, "node1 published as primary on timeline 2", TimeSpan.FromSeconds(10));
@@ -68,7 +71,7 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     {
         await using var scenario = await WritingScenario.StartAsync(synchronous: false, output.WriteLine);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
 
         // Agent and Postgres of the primary both die.
         var lostAt = writer.Now;
@@ -76,7 +79,7 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
         postgres.Primary.KillPostmaster();
         await stopAgent.WaitAsync(TimeSpan.FromSeconds(15));
         var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
-        await WaitForAcknowledgementsAsync(writer, first.Node, 20);
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
         await writer.StopAsync();
 
         output.WriteLine($"writable again on {first.Node} {(first.At - lostAt).TotalMilliseconds:F0} ms after losing the whole primary node");
@@ -92,12 +95,12 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
     {
         await using var scenario = await WritingScenario.StartAsync(synchronous: false, output.WriteLine);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-        await WaitForAcknowledgementsAsync(writer, "node0", 20);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
 
         var requestedAt = writer.Now;
         var response = await chaos.SwitchoverAsync("node2", "chaos test", "planned switchover");
         var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
-        await WaitForAcknowledgementsAsync(writer, "node2", 20);
+        await writer.WaitForAcknowledgementsAsync("node2", 20);
         await writer.StopAsync();
 
         output.WriteLine($"switchover: writable on {first.Node} {(first.At - requestedAt).TotalMilliseconds:F0} ms after the request; decision took {response.Decision.DurationMs} ms");
@@ -105,88 +108,10 @@ public sealed class FailoverChaosTests(ITestOutputHelper output)
         Assert.Equal("node2", response.Decision.NewPrimary);
         Assert.Equal("node2", first.Node);
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-        var missing = await MissingOnAsync(postgres.Nodes.Single(n => n.Name == "node2").ConnectionString, writer.Acknowledgements);
+        var missing = await WriteHistory.MissingOnAsync(postgres.Nodes.Single(n => n.Name == "node2").ConnectionString, writer.Acknowledgements);
         Assert.Empty(missing);
         await chaos.WaitUntilAsync(c => c.Summary.Primary == "node2" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node2" && e.Streaming),
             "the old primary node0 rejoined as a replica of node2", TimeSpan.FromSeconds(60));
-        Assert.False(await IsWritableAsync(postgres.Primary.ConnectionString), "the old primary must not accept writes after rejoining");
-    }
-
-    /// <summary>A steady fleet and a writer already writing to its primary; disposes both, writer first.</summary>
-    private sealed class WritingScenario : IAsyncDisposable
-    {
-        private WritingScenario(ChaosFleet chaos, AcknowledgedWriter writer)
-        {
-            Chaos = chaos;
-            Writer = writer;
-        }
-
-        public ChaosFleet Chaos { get; }
-
-        public AcknowledgedWriter Writer { get; }
-
-        public static async Task<WritingScenario> StartAsync(bool synchronous, Action<string> log)
-        {
-            var chaos = await ChaosFleet.StartAsync(synchronous, log);
-            try
-            {
-                await chaos.WaitUntilSteadyAsync(StartTimeout);
-                var postgres = chaos.Fleet.Postgres;
-                await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-                var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)));
-                writer.Start();
-                return new WritingScenario(chaos, writer);
-            }
-            catch
-            {
-                await chaos.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Writer.DisposeAsync();
-            await Chaos.DisposeAsync();
-        }
-    }
-
-    private static async Task<bool> IsWritableAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT NOT pg_is_in_recovery()", connection);
-        return (bool)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static async Task WaitForAcknowledgementsAsync(AcknowledgedWriter writer, string node, int count)
-    {
-        var deadline = writer.Now + TimeSpan.FromSeconds(30);
-        while (writer.Acknowledgements.Count(a => a.Node == node) < count)
-        {
-            if (writer.Now > deadline)
-            {
-                throw new TimeoutException($"{node} did not acknowledge {count} writes");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
-    private static async Task<List<long>> MissingOnAsync(string connectionString, IReadOnlyList<Acknowledged> acknowledged)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT seq FROM chaos_writes", connection);
-        var present = new HashSet<long>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                present.Add(reader.GetInt64(0));
-            }
-        }
-
-        return [.. acknowledged.Select(a => a.Seq).Where(s => !present.Contains(s))];
+        Assert.False(await PostgresProbe.IsWritableAsync(postgres.Primary.ConnectionString), "the old primary must not accept writes after rejoining");
     }
 }

@@ -1,0 +1,114 @@
+using System.Globalization;
+
+namespace Fleet.Bench.Failover;
+
+/// <summary>The three measured scenarios, with their targets and Patroni's published figures for the same events.</summary>
+internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, TimeSpan PatroniTightest, TimeSpan PatroniDefaults, string Measured)
+{
+    public static readonly ScenarioInfo Kill = new("kill", "(a) postmaster kill -9 of the primary",
+        TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.7), TimeSpan.FromSeconds(6.8),
+        "from the kill to the first acknowledged write on a new connection, on any node");
+
+    public static readonly ScenarioInfo Node = new("node", "(b) whole primary node lost (agent stopped + postmaster killed)",
+        TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(9.7), TimeSpan.FromSeconds(23.6),
+        "from the loss to the first acknowledged write on a new connection, on any node");
+
+    public static readonly ScenarioInfo Switchover = new("switchover", "(c) planned switchover (FleetService.Switchover to node1)",
+        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1.55), TimeSpan.FromSeconds(1.5),
+        "from the request to the first acknowledged write on the new primary (a write started after the request)");
+
+    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover];
+}
+
+internal sealed record BenchOptions
+{
+    public const string Usage = """
+        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|all] [--seed N] [--async] [--json FILE] [--verbose]
+
+          --trials N      trials per scenario, each on a fresh local fleet (default 5, at most 50)
+          --scenario S    kill, node, switchover or all (default all); repeat or comma-separate for several
+          --seed N        seed of the random moment of each fault (0-1000 ms after steady writes); default: random, printed
+          --async         asynchronous replication (default: synchronous_standby_names = FIRST 1 (node1, node2))
+          --json FILE     also write every trial and summary as JSON
+          --verbose       fleet start-up progress and the agents' and aggregator's warnings on stderr
+        """;
+
+    public int Trials { get; init; } = 5;
+
+    public IReadOnlyList<ScenarioInfo> Scenarios { get; init; } = ScenarioInfo.All;
+
+    public int Seed { get; init; }
+
+    public bool Synchronous { get; init; } = true;
+
+    public string? JsonPath { get; init; }
+
+    public bool Verbose { get; init; }
+
+    /// <summary>Parses the command line; returns the options, or null with a message (or "help").</summary>
+    public static (BenchOptions? Options, string? Error) Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions { Seed = Random.Shared.Next(1, 1_000_000) };
+        var scenarios = new List<ScenarioInfo>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new FormatException($"{arg} needs a value");
+            try
+            {
+                switch (arg)
+                {
+                    case "--trials":
+                        var trials = int.Parse(Value(), NumberStyles.None, CultureInfo.InvariantCulture);
+                        if (trials is < 1 or > 50)
+                        {
+                            return (null, "--trials must be between 1 and 50");
+                        }
+
+                        options = options with { Trials = trials };
+                        break;
+                    case "--scenario":
+                        foreach (var name in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        {
+                            if (name == "all")
+                            {
+                                scenarios.AddRange(ScenarioInfo.All);
+                            }
+                            else if (ScenarioInfo.All.FirstOrDefault(s => s.Key == name) is { } scenario)
+                            {
+                                scenarios.Add(scenario);
+                            }
+                            else
+                            {
+                                return (null, $"unknown scenario '{name}' (kill, node, switchover, all)");
+                            }
+                        }
+
+                        break;
+                    case "--seed":
+                        options = options with { Seed = int.Parse(Value(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) };
+                        break;
+                    case "--async":
+                        options = options with { Synchronous = false };
+                        break;
+                    case "--json":
+                        options = options with { JsonPath = Value() };
+                        break;
+                    case "--verbose":
+                        options = options with { Verbose = true };
+                        break;
+                    case "--help" or "-h":
+                        return (null, "help");
+                    default:
+                        return (null, $"unknown option '{arg}'");
+                }
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException)
+            {
+                return (null, $"{arg}: {ex.Message}");
+            }
+        }
+
+        return (scenarios.Count == 0 ? options : options with { Scenarios = [.. ScenarioInfo.All.Where(scenarios.Contains)] }, null);
+    }
+}

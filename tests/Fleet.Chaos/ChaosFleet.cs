@@ -1,0 +1,239 @@
+using System.Net;
+using System.Net.Sockets;
+using Fleet.Chaos.Faults;
+using Fleet.LocalFleet;
+using Fleet.Protos.V1;
+using Fleet.Rpc;
+using Fleet.Rpc.Client;
+
+namespace Fleet.Chaos;
+
+/// <summary>How a <see cref="ChaosFleet"/> is set up. Everything not listed is Fleet's default.</summary>
+public sealed record ChaosFleetOptions
+{
+    /// <summary>synchronous_standby_names = FIRST 1 (node1, node2).</summary>
+    public bool Synchronous { get; init; }
+
+    /// <summary>Node index whose agent dials the aggregator through a <see cref="TcpFaultProxy"/> (<see cref="ChaosFleet.Proxy"/>); null for none.</summary>
+    public int? ProxiedAgent { get; init; }
+
+    /// <summary>Log level of the in-process agents and aggregator (they log to the console).</summary>
+    public string LogLevel { get; init; } = "Warning";
+
+    /// <summary>Extra aggregator configuration (none by default: the benchmark measures the defaults).</summary>
+    public IReadOnlyDictionary<string, string?> AggregatorSettings { get; init; } = new Dictionary<string, string?>();
+}
+
+/// <summary>A local fleet (primary node0, replicas node1 and node2) on free ports for one chaos scenario, with a FleetService client.</summary>
+public sealed class ChaosFleet : IAsyncDisposable
+{
+    public const string ClusterName = "chaos";
+
+    private const int MaxStartAttempts = 3;
+
+    private ChaosFleet(LocalFleet.LocalFleet fleet, TcpFaultProxy? proxy)
+    {
+        Fleet = fleet;
+        Proxy = proxy;
+        Channel = GrpcChannel.ForAddress(fleet.AggregatorGrpc);
+    }
+
+    public LocalFleet.LocalFleet Fleet { get; }
+
+    /// <summary>The proxy between <see cref="ChaosFleetOptions.ProxiedAgent"/>'s agent and the aggregator, if any.</summary>
+    public TcpFaultProxy? Proxy { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public static Task<ChaosFleet> StartAsync(bool synchronous, Action<string> log) =>
+        StartAsync(new ChaosFleetOptions { Synchronous = synchronous }, log);
+
+    public static async Task<ChaosFleet> StartAsync(ChaosFleetOptions chaosOptions, Action<string> log)
+    {
+        ArgumentNullException.ThrowIfNull(chaosOptions);
+        ArgumentNullException.ThrowIfNull(log);
+        // Free ports are checked, then bound a moment later: on a busy machine something else can take one in
+        // between. Such a start is retried on other ports (a few times, each a fresh fleet).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryStartAsync(chaosOptions, log);
+            }
+            catch (Exception ex) when (attempt < MaxStartAttempts && IsAddressInUse(ex))
+            {
+                log($"a port was taken while the fleet started ({ex.Message}); retrying on other ports");
+            }
+        }
+    }
+
+    private static async Task<ChaosFleet> TryStartAsync(ChaosFleetOptions chaosOptions, Action<string> log)
+    {
+        // Aggregator gRPC + HTTP, 3 agents × (gRPC + HTTP), and one for the proxy.
+        var ports = ConsecutiveFreePorts(2 + (2 * 3) + 1);
+        var proxied = chaosOptions.ProxiedAgent;
+        var proxy = proxied is null ? null : TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, ports), listenPort: ports + 8);
+        var options = new LocalFleetOptions
+        {
+            Cluster = ClusterName,
+            Replicas = 2,
+            Synchronous = chaosOptions.Synchronous,
+            AggregatorGrpcPort = ports,
+            AggregatorHttpPort = ports + 1,
+            AgentGrpcBasePort = ports + 2,
+            AgentHttpBasePort = ports + 5,
+            AgentAggregatorEndpoint = proxy is null ? null : index => index == proxied ? proxy.HttpUri : null,
+            AggregatorSettings = chaosOptions.AggregatorSettings,
+            LogLevel = chaosOptions.LogLevel,
+        };
+        try
+        {
+            var fleet = await LocalFleet.LocalFleet.StartAsync(options, log, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+            return new ChaosFleet(fleet, proxy);
+        }
+        catch
+        {
+            if (proxy is not null)
+            {
+                await proxy.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            // Kestrel's AddressInUseException wraps the SocketException; LocalFleet's own check throws InvalidOperationException.
+            if (ex is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
+                || (ex is InvalidOperationException && ex.Message.Contains("already in use", StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public async Task<Cluster> GetClusterAsync()
+    {
+        var method = Method<GetClusterRequest, Cluster>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("GetCluster"));
+        return await Channel.UnaryCall(method, new GetClusterRequest { Cluster = ClusterName }, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10))).ResponseAsync;
+    }
+
+    public async Task<RoleChangeResponse> SwitchoverAsync(string candidate, string operatorName, string reason)
+    {
+        var method = Method<SwitchoverRequest, RoleChangeResponse>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("Switchover"));
+        var request = new SwitchoverRequest { Cluster = ClusterName, Candidate = candidate, Operator = new OperatorContext { Operator = operatorName, Reason = reason } };
+        return await Channel.UnaryCall(method, request, new CallOptions().WithTimeout(TimeSpan.FromSeconds(60))).ResponseAsync;
+    }
+
+    /// <summary>The cluster, or null while the aggregator has not heard of it yet (NOT_FOUND) or is not reachable (restarting).</summary>
+    public async Task<Cluster?> TryGetClusterAsync()
+    {
+        try
+        {
+            return await GetClusterAsync();
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<Event>> EventsAsync()
+    {
+        var method = Method<ListEventsRequest, ListEventsResponse>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("ListEvents"));
+        var response = await Channel.UnaryCall(method, new ListEventsRequest { Cluster = ClusterName, Limit = 200 }, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10))).ResponseAsync;
+        return response.Events;
+    }
+
+    /// <summary>Waits until every node reports and node0 is the primary with two streaming replicas.</summary>
+    public Task WaitUntilSteadyAsync(TimeSpan timeout) =>
+        WaitUntilAsync(c => c.Summary.Primary == "node0" && c.Summary.StreamingReplicaCount == 2 && c.Nodes.All(n => n.Presence == AgentPresence.Connected),
+            "the fleet reaches primary node0 with two streaming replicas, every agent connected", timeout);
+
+    /// <summary>
+    /// Polls the cluster view every <paramref name="interval"/> (default 100 ms) until <paramref name="condition"/>
+    /// holds (the view follows reports, so it lags by up to a report interval).
+    /// </summary>
+    public async Task<Cluster> WaitUntilAsync(Func<Cluster, bool> condition, string what, TimeSpan timeout, TimeSpan? interval = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow + timeout;
+        Cluster? cluster;
+        do
+        {
+            cluster = await TryGetClusterAsync();
+            if (cluster is not null && condition(cluster))
+            {
+                return cluster;
+            }
+
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
+        }
+        while (DateTime.UtcNow < deadline);
+
+        throw new TimeoutException($"not within {timeout.TotalSeconds:F0} s: {what}; cluster: {cluster}");
+    }
+
+    public Task<Cluster> WaitForPrimaryAsync(string node, TimeSpan timeout) =>
+        WaitUntilAsync(c => c.Summary.Primary == node, $"{node} is the published primary", timeout);
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await Fleet.DisposeAsync();
+        if (Proxy is not null)
+        {
+            await Proxy.DisposeAsync();
+        }
+    }
+
+    private static int ConsecutiveFreePorts(int count)
+    {
+        // Below the kernel's ephemeral range, which every outgoing connection (the writer opens one per write)
+        // draws from: a port chosen there can be taken by a client socket before the fleet binds it.
+        var below = Math.Max(EphemeralRangeStart(), 21_000 + count);
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var start = Random.Shared.Next(20_000, below - count);
+            if (Enumerable.Range(start, count).All(IsFree))
+            {
+                return start;
+            }
+        }
+
+        throw new InvalidOperationException($"no {count} consecutive free ports found");
+    }
+
+    private static int EphemeralRangeStart()
+    {
+        const string RangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
+        try
+        {
+            var first = File.ReadAllText(RangeFile).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0];
+            return int.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : 32_768;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return 32_768;
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
