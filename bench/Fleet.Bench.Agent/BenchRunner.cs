@@ -171,7 +171,7 @@ internal static class BenchRunner
             }
 
             results.LoadAverageAtEnd = LoadAverage();
-            results.Coverage = Coverage.Build(results.Exporter.Last.Families, fleetMetrics.Families);
+            results.Coverage = Coverage.Build(results.Exporter.Last, fleetMetrics);
             results.Took = total.Elapsed;
             Console.Out.Write(ConsoleReport.Render(results));
             if (options.JsonPath is { } jsonPath)

@@ -122,9 +122,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             await ExecuteAsync(connection, $"ALTER SYSTEM SET primary_slot_name = {ConnInfo.Quote(upstream.SlotName)}", cancellationToken);
             await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
         });
-        await steps.RunAsync("confirm_streaming", () => PollAsync(connection,
-            "SELECT coalesce(bool_or(status = 'streaming' AND sender_port = $1), false) FROM pg_stat_wal_receiver",
-            [(int)upstream.Port], StreamTimeout, cancellationToken));
+        await steps.RunAsync("confirm_streaming", () => ConfirmStreamingAsync(upstream, cancellationToken));
         return await DescribeAsync(connection, steps, fenced: false, rewound: false, cancellationToken);
     }
 
@@ -144,6 +142,15 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         });
         var source = ConnInfo.WithUpstream($"user={Postgres.User} dbname={Postgres.Database}", upstream, options.Value.Node.Name);
         var rewound = false;
+
+        // pg_rewind reads the source's timeline from its last checkpoint: right after a promotion that is still
+        // the old timeline, it answers "no rewind required", and the diverged node could never stream again.
+        await steps.RunAsync("checkpoint_upstream", async () =>
+        {
+            await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
+            await using var checkpoint = new NpgsqlCommand("CHECKPOINT", upstreamConnection);
+            await checkpoint.ExecuteNonQueryAsync(cancellationToken);
+        });
         await steps.RunAsync("pg_rewind", async () =>
         {
             var (exit, output) = await tools.RunAsync("pg_rewind", ["--target-pgdata", data, "--source-server", source], TimeSpan.FromMinutes(5), cancellationToken);
@@ -172,8 +179,11 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         });
         await steps.RunAsync("start", () => StartAsync(cancellationToken));
         await using var connection = await OpenAsync(cancellationToken);
-        await steps.RunAsync("confirm_streaming", () => PollAsync(connection,
-            "SELECT pg_is_in_recovery() AND coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false)", [], StreamTimeout, cancellationToken));
+        await steps.RunAsync("confirm_streaming", async () =>
+        {
+            await PollAsync(connection, "SELECT pg_is_in_recovery()", [], StreamTimeout, cancellationToken);
+            await ConfirmStreamingAsync(upstream, cancellationToken);
+        });
         return await DescribeAsync(connection, steps, fenced: false, rewound, cancellationToken);
     }
 
@@ -202,6 +212,32 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         }
     }
 
+    /// <summary>
+    /// Streaming is confirmed where it counts, on the upstream: its pg_stat_replication shows this node
+    /// (application_name) streaming. The local WAL receiver says "streaming" as it starts, even when the
+    /// upstream then refuses it (a timeline that is not in its history).
+    /// </summary>
+    private async Task ConfirmStreamingAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
+        await PollAsync(upstreamConnection, "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')",
+            [options.Value.Node.Name], StreamTimeout, cancellationToken);
+    }
+
+    /// <summary>A session on the upstream with this agent's own credentials (it needs pg_monitor there, and CHECKPOINT rights for Rejoin).</summary>
+    private async Task<NpgsqlConnection> OpenUpstreamAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString())
+        {
+            Host = upstream.Host,
+            Port = (int)upstream.Port,
+            ApplicationName = "fleet-agent-action-" + options.Value.Node.Name,
+        };
+        var upstreamConnection = new NpgsqlConnection(builder.ConnectionString);
+        await upstreamConnection.OpenAsync(cancellationToken);
+        return upstreamConnection;
+    }
+
     private ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         _dataSource ??= BuildDataSource();
@@ -209,7 +245,9 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
     }
 
     /// <summary>A read-write, unpooled source (the collector's session is read-only by design).</summary>
-    private NpgsqlDataSource BuildDataSource()
+    private NpgsqlDataSource BuildDataSource() => new NpgsqlSlimDataSourceBuilder(BuildConnectionString()).Build();
+
+    private string BuildConnectionString()
     {
         var builder = new NpgsqlConnectionStringBuilder
         {
@@ -224,7 +262,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             PersistSecurityInfo = false,
             Password = PostgresConnectionFactory.ReadPassword(Postgres),
         };
-        return new NpgsqlSlimDataSourceBuilder(builder.ConnectionString).Build();
+        return builder.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()

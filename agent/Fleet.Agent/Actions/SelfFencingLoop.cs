@@ -31,8 +31,10 @@ internal sealed class SelfFencingLoop(
             if (isPrimary && !state.Fenced && lease.ExpiresAt is not null && PostmasterDied())
             {
                 // With replicas, a failover to one is faster and safer than crash recovery (docs/failover.md);
-                // without, crash recovery in place is the only way back.
-                if (lease.Replicas.Count == 0 && await RestartInPlaceAsync(stoppingToken))
+                // without, crash recovery in place is the only way back. "Without" needs both the last grant
+                // (which names the replicas the aggregator knew then) and the last snapshot (standbys streaming
+                // before the crash) to be empty: a grant made at start-up may not name replicas yet.
+                if (lease.Replicas.Count == 0 && snapshot!.Standbys.Count == 0 && await RestartInPlaceAsync(stoppingToken))
                 {
                     continue;
                 }

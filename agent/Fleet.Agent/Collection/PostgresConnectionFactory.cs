@@ -9,7 +9,8 @@ namespace Fleet.Agent.Collection;
 /// Connections to the local PostgreSQL for collection. The main data source keeps a tiny pool (the
 /// agent holds one long-lived session); <see cref="OpenDatabaseSessionAsync"/> gives short-lived,
 /// unpooled sessions to other databases for the slow per-database table report. Every session is
-/// read-only with statement, lock and idle-in-transaction timeouts, named "fleet-agent". The password
+/// read-only with statement, lock and idle-in-transaction timeouts, named "fleet-agent", except the one
+/// <see cref="OpenSettingsSessionAsync"/> gives for reading pg_settings (see there). The password
 /// comes from an environment variable or a file; it never appears in a connection string we expose,
 /// a log line or an error message.
 /// </summary>
@@ -42,9 +43,23 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         _main.Value.OpenConnectionAsync(cancellationToken);
 
     /// <summary>Opens a new unpooled session to <paramref name="database"/>; disposing the lease closes it.</summary>
-    public async Task<DatabaseSession> OpenDatabaseSessionAsync(string database, CancellationToken cancellationToken)
+    public Task<DatabaseSession> OpenDatabaseSessionAsync(string database, CancellationToken cancellationToken) =>
+        OpenSessionAsync(database, sessionOptions: true, cancellationToken);
+
+    /// <summary>
+    /// Opens a new unpooled session to the configured database <em>without</em> the agent's session settings,
+    /// so that pg_settings shows the values the server runs with (as any plain session of the agent's role
+    /// and database sees them), not the agent's own statement_timeout, lock_timeout,
+    /// idle_in_transaction_session_timeout and default_transaction_read_only. Only for reading pg_settings,
+    /// which reads in-memory state, not tables a workload could lock; the client-side command timeout
+    /// still bounds it.
+    /// </summary>
+    public Task<DatabaseSession> OpenSettingsSessionAsync(CancellationToken cancellationToken) =>
+        OpenSessionAsync(_options.Database, sessionOptions: false, cancellationToken);
+
+    private async Task<DatabaseSession> OpenSessionAsync(string database, bool sessionOptions, CancellationToken cancellationToken)
     {
-        var dataSource = Build(database, pooled: false);
+        var dataSource = Build(database, pooled: false, sessionOptions);
         try
         {
             return new DatabaseSession(dataSource, await dataSource.OpenConnectionAsync(cancellationToken));
@@ -93,7 +108,7 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         $"-c idle_in_transaction_session_timeout={Milliseconds(options.StatementTimeout * 5)}",
         "-c default_transaction_read_only=on");
 
-    internal NpgsqlDataSource Build(string database, bool pooled)
+    internal NpgsqlDataSource Build(string database, bool pooled, bool sessionOptions = true)
     {
         var builder = new NpgsqlSlimDataSourceBuilder();
         var settings = builder.ConnectionStringBuilder;
@@ -104,7 +119,11 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         settings.ApplicationName = ApplicationName;
         settings.Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds));
         settings.CommandTimeout = Math.Max(1, (int)Math.Ceiling(CommandTimeout.TotalSeconds));
-        settings.Options = SessionOptions(_options);
+        if (sessionOptions)
+        {
+            settings.Options = SessionOptions(_options);
+        }
+
         settings.PersistSecurityInfo = false;
         settings.IncludeErrorDetail = false;
         settings.TcpKeepAlive = true;

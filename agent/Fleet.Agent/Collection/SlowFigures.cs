@@ -4,7 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 namespace Fleet.Agent.Collection;
 
 /// <summary>
-/// Expensive, slow-changing figures (database sizes, the dead-tuple and bloat report), carried over
+/// Expensive or slow-changing figures (server settings, database sizes, the dead-tuple and bloat report), carried over
 /// between refreshes so every snapshot has them, stamped with when they were measured. A refresh is due
 /// once <c>interval</c> has passed since the last attempt, successful or not, so a failing refresh is not
 /// retried every cycle.
@@ -15,12 +15,15 @@ internal sealed class SlowFigures(TimeProvider time, TimeSpan interval)
     private Dictionary<string, ulong> _databaseSizes = new(StringComparer.Ordinal);
     private Timestamp? _sizesAsOf;
     private NodeSnapshot.Types.TableHealth? _tableHealth;
+    private NodeSnapshot.Types.Settings? _settings;
 
     public bool IsDue => _lastAttempt is not { } last || time.GetElapsedTime(last) >= interval;
 
     public Timestamp? SizesAsOf => _sizesAsOf;
 
     public NodeSnapshot.Types.TableHealth? TableHealth => _tableHealth;
+
+    public NodeSnapshot.Types.Settings? Settings => _settings;
 
     public void MarkAttempt() => _lastAttempt = time.GetTimestamp();
 
@@ -31,6 +34,8 @@ internal sealed class SlowFigures(TimeProvider time, TimeSpan interval)
     }
 
     public void SetTableHealth(NodeSnapshot.Types.TableHealth health) => _tableHealth = health;
+
+    public void SetSettings(NodeSnapshot.Types.Settings settings) => _settings = settings;
 
     /// <summary>Copies the carried figures into a snapshot whose fast sections are filled.</summary>
     public void ApplyTo(NodeSnapshot snapshot)
@@ -50,6 +55,11 @@ internal sealed class SlowFigures(TimeProvider time, TimeSpan interval)
         if (_tableHealth is not null)
         {
             snapshot.TableHealth = _tableHealth.Clone();
+        }
+
+        if (_settings is not null)
+        {
+            snapshot.Settings = _settings.Clone();
         }
     }
 

@@ -1,14 +1,30 @@
 namespace Fleet.Agent.Collection;
 
 /// <summary>
-/// SQL of the slow refresh (every CollectionOptions.SlowInterval): database sizes and the dead-tuple and
-/// bloat report. Size functions take an AccessShareLock on each relation they measure, which queues
-/// behind a granted or waiting ACCESS EXCLUSIVE lock (ALTER TABLE, VACUUM FULL, REINDEX): relations with
-/// such a lock (on the table, its TOAST table or an index) are reported without sizes instead of being
-/// measured, and the session's lock_timeout bounds the remaining race.
+/// SQL of the slow refresh (every CollectionOptions.SlowInterval): server settings, database sizes and
+/// the dead-tuple and bloat report. Size functions take an AccessShareLock on each relation they measure,
+/// which queues behind a granted or waiting ACCESS EXCLUSIVE lock (ALTER TABLE, VACUUM FULL, REINDEX):
+/// relations with such a lock (on the table, its TOAST table or an index) are reported without sizes
+/// instead of being measured, and the session's lock_timeout bounds the remaining race.
 /// </summary>
 internal static class SlowQueries
 {
+    /// <summary>
+    /// Numeric and boolean server settings, converted to base units by <see cref="SettingValues"/>.
+    /// pg_settings shows the session's in-memory configuration (no table or catalog scan); settings the
+    /// role may not see are absent from it (pg_read_all_settings, part of pg_monitor, shows them all).
+    /// </summary>
+    public static readonly string Settings = $"""
+        SELECT name::text, setting, unit, vartype
+        FROM pg_settings
+        WHERE vartype IN ('bool', 'integer', 'real')
+        ORDER BY name
+        LIMIT {MaxSettings}
+        """;
+
+    /// <summary>At most this many settings are read (PostgreSQL 15 has 248 numeric and boolean ones, plus those of loaded extensions).</summary>
+    public const int MaxSettings = 1000;
+
     /// <summary>Databases the agent may connect to (sizes need CONNECT); templates excluded.</summary>
     public static readonly string DatabaseSizes = $"""
         SELECT d.datname::text, pg_database_size(d.oid), d.datallowconn

@@ -6,9 +6,11 @@ using Npgsql;
 namespace Fleet.Agent.Collection;
 
 /// <summary>
-/// Runs a slow refresh: one batch on the agent's session (database sizes and its own database's table
-/// report), then one short-lived session per other database for its table report (pg_stat_user_tables
-/// only sees the current database). Failures become collection errors; the previous figures stay.
+/// Runs a slow refresh: server settings on a short-lived session without the agent's session settings
+/// (whose own statement_timeout etc. would otherwise be reported as the server's), one batch on the
+/// agent's session (database sizes and its own database's table report), then one short-lived session
+/// per other database for its table report (pg_stat_user_tables only sees the current database).
+/// Failures become collection errors; the previous figures stay, each part on its own.
 /// </summary>
 internal sealed class SlowRefresher(PostgresConnectionFactory connections, BatchRunner batches, TimeProvider time, int topTables)
 {
@@ -19,6 +21,7 @@ internal sealed class SlowRefresher(PostgresConnectionFactory connections, Batch
         var tables = new List<NodeSnapshot.Types.TableStats>();
         var otherDatabases = new List<string>();
         var anyTableReport = false;
+        await RefreshSettingsAsync(figures, asOf, errors, cancellationToken);
         try
         {
             await using var batch = new NpgsqlBatch(session);
@@ -77,11 +80,57 @@ internal sealed class SlowRefresher(PostgresConnectionFactory connections, Batch
         }
     }
 
+    private async Task RefreshSettingsAsync(SlowFigures figures, Timestamp asOf, ICollection<string> errors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var plain = await connections.OpenSettingsSessionAsync(cancellationToken);
+            await using var batch = new NpgsqlBatch(plain.Connection);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(SlowQueries.Settings));
+            figures.SetSettings(await batches.RunAsync(batch, reader => ReadSettingsAsync(reader, asOf, errors, cancellationToken), cancellationToken));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            errors.Add($"settings: {connections.Redact(PostgresFailure.Short(e.Message))}");
+        }
+    }
+
     private NpgsqlBatchCommand TopTablesCommand()
     {
         var command = new NpgsqlBatchCommand(SlowQueries.TopTables);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = topTables });
         return command;
+    }
+
+    private static async Task<NodeSnapshot.Types.Settings> ReadSettingsAsync(
+        DbDataReader reader, Timestamp asOf, ICollection<string> errors, CancellationToken cancellationToken)
+    {
+        var settings = new NodeSnapshot.Types.Settings { AsOf = asOf };
+        List<string>? unconverted = null;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var name = reader.Text(0);
+            var setting = reader.Text(1);
+            var unit = reader.NullableText(2);
+            if (SettingValues.TryConvert(setting, unit, reader.Text(3), out var value, out var baseUnit))
+            {
+                settings.Items.Add(new NodeSnapshot.Types.Setting { Name = name, Value = value, Unit = baseUnit });
+            }
+            else
+            {
+                (unconverted ??= []).Add(unit is null ? $"{name}='{setting}'" : $"{name}='{setting}' {unit}");
+            }
+        }
+
+        // A unit or value the agent does not know (a future PostgreSQL) is left out rather than exported
+        // in a wrong unit, and said once per refresh.
+        if (unconverted is not null)
+        {
+            errors.Add($"settings left out (unknown unit or value): {string.Join(", ", unconverted.Take(10))}" +
+                       (unconverted.Count > 10 ? $" and {unconverted.Count - 10} more" : string.Empty));
+        }
+
+        return settings;
     }
 
     private static async Task<int> ReadTablesAsync(DbDataReader reader, List<NodeSnapshot.Types.TableStats> tables, CancellationToken cancellationToken)

@@ -24,6 +24,7 @@ internal sealed class LinkSession(
     private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private long _archiveReported;
+    private Google.Protobuf.WellKnownTypes.Timestamp? _settingsReported;
 
     /// <summary>Raised once the aggregator has welcomed the agent (the caller resets its backoff).</summary>
     public event Action? Welcomed;
@@ -95,7 +96,7 @@ internal sealed class LinkSession(
         var report = new AgentReport
         {
             Sequence = sequence,
-            Snapshot = snapshot,
+            Snapshot = WithoutRepeatedSettings(snapshot),
             HighestEpochSeen = state.HighestEpochSeen,
             Fenced = state.Fenced,
         };
@@ -109,6 +110,28 @@ internal sealed class LinkSession(
         await SendAsync(requests, new AgentMessage { Report = report }, cancellationToken);
         state.RecordReportSent(sequence);
         return sequence;
+    }
+
+    /// <summary>
+    /// Server settings (~250 entries, ~8 KB) change only at a slow refresh: they go up once per refresh and
+    /// per stream, not with every report; the aggregator keeps the last ones it got.
+    /// </summary>
+    private NodeSnapshot WithoutRepeatedSettings(NodeSnapshot snapshot)
+    {
+        if (snapshot.Settings is not { } settings)
+        {
+            return snapshot;
+        }
+
+        if (!Equals(settings.AsOf, _settingsReported))
+        {
+            _settingsReported = settings.AsOf;
+            return snapshot;
+        }
+
+        var copy = snapshot.Clone();
+        copy.Settings = null;
+        return copy;
     }
 
     private async Task ReceiveCommandsAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorCommand> call, CancellationToken cancellationToken)

@@ -29,6 +29,7 @@ internal static class AgentMetricsWriter
             ActivityMetrics.Write(w, snapshot);
             DatabaseMetrics.Write(w, snapshot.Databases);
             TableMetrics.Write(w, snapshot.TableHealth);
+            SettingMetrics.Write(w, snapshot.Settings);
             HostMetrics.Write(w, snapshot.Host);
         }
 

@@ -73,6 +73,12 @@ public sealed class FleetState
     {
         while (_nodes.TryGetValue(key, out var existing) && existing.SessionId == sessionId)
         {
+            // Agents send server settings only when they re-read them (every slow refresh): keep the last ones.
+            if (report.Snapshot is { Settings: null } snapshot && existing.Snapshot?.Settings is { } settings)
+            {
+                snapshot.Settings = settings;
+            }
+
             var updated = existing with
             {
                 LastReportAt = now,

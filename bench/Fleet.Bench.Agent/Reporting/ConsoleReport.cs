@@ -191,7 +191,7 @@ internal static class ConsoleReport
     {
         var o = new StringBuilder();
         o.Append(string.Create(CultureInfo.InvariantCulture, $"Metric coverage: postgres_exporter default families vs Fleet /metrics ({c.Covered} covered, {c.Partial} partial, {c.Missing} missing of {c.Rows.Count} PostgreSQL families;\n"));
-        o.Append(string.Create(CultureInfo.InvariantCulture, $"plus {c.SettingsFamilies} pg_settings_* families, of which Fleet exports max_connections and archive_mode only; {c.ExporterSelfFamilies} exporter self-metrics families (scrape, Go, process) not compared)\n"));
+        o.Append(string.Create(CultureInfo.InvariantCulture, $"pg_settings_* rows compare each setting with fleet_pg_setting{{name}}; {c.SettingsFamilies} not found there; {c.ExporterSelfFamilies} exporter self-metrics families (scrape, Go, process) not compared)\n"));
         var table = new TextTable("postgres_exporter family", "status", "Fleet", "seen", "note");
         foreach (var row in c.Rows)
         {
@@ -225,7 +225,7 @@ internal static class ConsoleReport
         if (r.Coverage is { } c)
         {
             o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(c.AtLeastTheSame)}] coverage: Fleet collects at least the same metrics as postgres_exporter's defaults: " +
-                         $"{c.Covered} of {c.Rows.Count} families fully, {c.Partial} coarser, {c.Missing} not at all, pg_settings {(c.SettingsFamilies > 0 ? "not" : "n/a")}\n"));
+                         $"{c.Covered} of {c.Rows.Count} families fully, {c.Partial} coarser, {c.Missing} not at all; settings not found in fleet_pg_setting: {c.SettingsFamilies}\n"));
         }
 
         if (r.TrimmedMemory is { } trimmed)

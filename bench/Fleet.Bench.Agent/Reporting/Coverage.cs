@@ -1,3 +1,5 @@
+using Fleet.Bench.Agent.Measurement;
+
 namespace Fleet.Bench.Agent.Reporting;
 
 internal enum CoverageStatus
@@ -15,7 +17,11 @@ internal enum CoverageStatus
 /// <summary>One postgres_exporter family and its Fleet counterpart.</summary>
 internal sealed record CoverageRow(string ExporterFamily, CoverageStatus Status, string Fleet, string Note, bool SeenInScrape, bool FleetSeen);
 
-/// <summary>The comparison of metric coverage, built from the families both actually exposed in this run.</summary>
+/// <summary>
+/// The comparison of metric coverage, built from the families both actually exposed in this run.
+/// <see cref="SettingsFamilies"/> counts the exporter's pg_settings_* families that Fleet's fleet_pg_setting
+/// does not cover (they are also rows, with status Missing); 0 when every one is covered.
+/// </summary>
 internal sealed record CoverageReport(
     IReadOnlyList<CoverageRow> Rows,
     int SettingsFamilies,
@@ -39,6 +45,18 @@ internal sealed record CoverageReport(
 /// pg_stat_archiver; the database and bgwriter collectors; pg_settings) to Fleet's. Families only emitted
 /// when rows exist (pg_stat_replication needs a standby) are listed from the exporter's map and marked as
 /// not seen. A family the map does not know is reported as unmapped, so an exporter upgrade cannot slip by.
+/// <para>
+/// pg_settings: the exporter writes one family per numeric or boolean setting,
+/// <c>pg_settings_&lt;name&gt;</c> with dots replaced by underscores and <c>_bytes</c> or <c>_seconds</c>
+/// appended when PostgreSQL gives the setting a memory or time unit. Fleet writes them all as one family,
+/// <c>fleet_pg_setting{name="&lt;name&gt;"}</c>, in the same base units. Every such exporter family gets a
+/// row of its own, built from the exporter's scrape (the set depends on the server version and loaded
+/// extensions). When Fleet's scrape is given with its samples (<see cref="Build(PromText, PromText)"/>)
+/// and has the fleet_pg_setting family, the row's setting must be one of its <c>name</c> label values:
+/// otherwise the row is Missing. When Fleet's scrape has the family but only family names were given,
+/// the names cannot be checked and the rows are Partial (not claimed). When Fleet's scrape lacks the
+/// family altogether, the rows stay Covered by the mapping with Fleet not seen, as every other row does.
+/// </para>
 /// </summary>
 internal static class Coverage
 {
@@ -104,26 +122,153 @@ internal static class Coverage
     /// <summary>The exporter's own families (scrape bookkeeping, Go runtime, process) and their Fleet analogues where they exist.</summary>
     private static readonly string[] ExporterSelfPrefixes = ["pg_exporter_", "pg_scrape_collector_", "postgres_exporter_", "go_", "process_", "promhttp_"];
 
-    public static CoverageReport Build(IEnumerable<string> exporterFamilies, IEnumerable<string> fleetFamilies)
+    private const string ExporterSettingsPrefix = "pg_settings_";
+    private const string FleetSettingFamily = "fleet_pg_setting";
+
+    /// <summary>The coverage of two scrapes; Fleet's samples let every pg_settings row be checked against fleet_pg_setting's names.</summary>
+    public static CoverageReport Build(PromText exporter, PromText fleet) =>
+        Build(exporter.Families, fleet.Families, FleetSettingNames(fleet));
+
+    /// <summary>
+    /// The coverage of two sets of family names. <paramref name="fleetSettingNames"/>: the <c>name</c> label
+    /// values of Fleet's fleet_pg_setting samples; null when unknown, which leaves the settings rows
+    /// unchecked, hence Partial if Fleet has the family (prefer <see cref="Build(PromText, PromText)"/>).
+    /// </summary>
+    public static CoverageReport Build(IEnumerable<string> exporterFamilies, IEnumerable<string> fleetFamilies, IEnumerable<string>? fleetSettingNames = null)
     {
         var exporter = exporterFamilies.ToHashSet(StringComparer.Ordinal);
         var fleet = fleetFamilies.ToHashSet(StringComparer.Ordinal);
         var rows = Map
             .Select(m => new CoverageRow(m.Exporter, m.Status, m.Fleet, m.Note, exporter.Contains(m.Exporter), m.Fleet == "-" || fleet.Contains(m.Fleet)))
             .ToList();
+        var settingRows = SettingRows(
+            exporter.Where(f => f.StartsWith(ExporterSettingsPrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal),
+            fleet.Contains(FleetSettingFamily),
+            fleetSettingNames);
+        rows.AddRange(settingRows);
         var mapped = Map.Select(m => m.Exporter).ToHashSet(StringComparer.Ordinal);
-        var settings = exporter.Count(f => f.StartsWith("pg_settings_", StringComparison.Ordinal));
+        var uncoveredSettings = settingRows.Count(r => r.Status != CoverageStatus.Covered);
         var self = exporter.Count(f => ExporterSelfPrefixes.Any(p => f.StartsWith(p, StringComparison.Ordinal)));
         var unmapped = exporter
-            .Where(f => !mapped.Contains(f) && !f.StartsWith("pg_settings_", StringComparison.Ordinal) &&
+            .Where(f => !mapped.Contains(f) && !f.StartsWith(ExporterSettingsPrefix, StringComparison.Ordinal) &&
                         !ExporterSelfPrefixes.Any(p => f.StartsWith(p, StringComparison.Ordinal)))
             .Order(StringComparer.Ordinal)
             .ToList();
-        var fleetMapped = Map.Select(m => m.Fleet).ToHashSet(StringComparer.Ordinal);
+        var fleetMapped = Map.Select(m => m.Fleet).Append(FleetSettingFamily).ToHashSet(StringComparer.Ordinal);
         var fleetOnly = fleet
             .Where(f => !fleetMapped.Contains(f) && f.StartsWith("fleet_pg_", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .ToList();
-        return new CoverageReport(rows, settings, self, unmapped, fleetOnly);
+        return new CoverageReport(rows, uncoveredSettings, self, unmapped, fleetOnly);
+    }
+
+    /// <summary>
+    /// One row per exporter pg_settings_* family. <paramref name="fleetNames"/> (null: not known) are
+    /// PostgreSQL setting names, compared with dots as underscores, as the exporter writes them.
+    /// </summary>
+    private static List<CoverageRow> SettingRows(IEnumerable<string> exporterFamilies, bool fleetFamilySeen, IEnumerable<string>? fleetNames)
+    {
+        Dictionary<string, string>? fleet = null;
+        if (fleetFamilySeen && fleetNames is not null)
+        {
+            fleet = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var name in fleetNames)
+            {
+                fleet.TryAdd(name.Replace('.', '_'), name);
+            }
+        }
+
+        var rows = new List<CoverageRow>();
+        foreach (var family in exporterFamilies)
+        {
+            var rest = family[ExporterSettingsPrefix.Length..];
+            var (setting, unit) =
+                rest.EndsWith("_bytes", StringComparison.Ordinal) ? (rest[..^"_bytes".Length], "bytes") :
+                rest.EndsWith("_seconds", StringComparison.Ordinal) ? (rest[..^"_seconds".Length], "seconds") :
+                (rest, string.Empty);
+
+            // The suffix is the exporter's unit unless a setting's own name ends that way (none does in PostgreSQL 13-17).
+            string? found = null;
+            if (fleet is not null && !fleet.TryGetValue(setting, out found) && unit.Length > 0 && fleet.TryGetValue(rest, out found))
+            {
+                (setting, unit) = (rest, string.Empty);
+            }
+
+            var label = found ?? setting;
+            var note = (unit.Length > 0 ? $"in {unit}; " : string.Empty) + "read every SlowInterval (5 min), fleet_pg_settings_timestamp_seconds says when";
+            var status = CoverageStatus.Covered;
+            if (fleet is not null && found is null)
+            {
+                status = CoverageStatus.Missing;
+                note = $"no fleet_pg_setting series with name \"{setting}\" in Fleet's scrape";
+            }
+            else if (fleetFamilySeen && fleet is null)
+            {
+                status = CoverageStatus.Partial;
+                note = "not checked: Fleet's fleet_pg_setting names were not given (use Build(PromText, PromText))";
+            }
+
+            rows.Add(new CoverageRow(family, status, $"{FleetSettingFamily}{{name=\"{label}\"}}", note, SeenInScrape: true, FleetSeen: found is not null));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The <c>name</c> label values of Fleet's fleet_pg_setting samples.</summary>
+    private static List<string> FleetSettingNames(PromText fleet)
+    {
+        var names = new List<string>();
+        foreach (var sample in fleet.Samples)
+        {
+            if (sample.Name == FleetSettingFamily && LabelValue(sample.Labels, "name") is { } name)
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>The unescaped value of label <paramref name="label"/> in the raw label text <c>a="x",b="y"</c>, or null.</summary>
+    private static string? LabelValue(string labels, string label)
+    {
+        var i = 0;
+        while (i < labels.Length)
+        {
+            var equals = labels.IndexOf('=', i);
+            if (equals < 0 || equals + 1 >= labels.Length || labels[equals + 1] != '"')
+            {
+                return null;
+            }
+
+            var key = labels[i..equals].Trim();
+            var value = new System.Text.StringBuilder();
+            var j = equals + 2;
+            for (; j < labels.Length && labels[j] != '"'; j++)
+            {
+                if (labels[j] == '\\' && j + 1 < labels.Length)
+                {
+                    j++;
+                    value.Append(labels[j] == 'n' ? '\n' : labels[j]);
+                }
+                else
+                {
+                    value.Append(labels[j]);
+                }
+            }
+
+            if (key == label)
+            {
+                return value.ToString();
+            }
+
+            i = j + 1;
+            if (i < labels.Length && labels[i] == ',')
+            {
+                i++;
+            }
+        }
+
+        return null;
     }
 }

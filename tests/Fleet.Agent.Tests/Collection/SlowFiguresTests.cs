@@ -45,6 +45,29 @@ public sealed class SlowFiguresTests
     }
 
     [Fact]
+    public void ApplyTo_CarriesSettingsWithTheirReadTime_AsACopyPerSnapshot()
+    {
+        var figures = new SlowFigures(new ManualTimeProvider(), TimeSpan.FromMinutes(5));
+        var before = new NodeSnapshot();
+        figures.ApplyTo(before);
+        Assert.Null(before.Settings);
+
+        var asOf = Timestamp.FromDateTime(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var settings = new NodeSnapshot.Types.Settings { AsOf = asOf };
+        settings.Items.Add(new NodeSnapshot.Types.Setting { Name = "shared_buffers", Value = 134_217_728, Unit = "bytes" });
+        figures.SetSettings(settings);
+        var first = new NodeSnapshot();
+        var second = new NodeSnapshot();
+
+        figures.ApplyTo(first);
+        first.Settings.Items.Clear(); // a consumer changing its snapshot does not change the carried figures
+        figures.ApplyTo(second);
+
+        Assert.Equal(asOf, second.Settings.AsOf);
+        Assert.Equal(134_217_728, Assert.Single(second.Settings.Items).Value);
+    }
+
+    [Fact]
     public void MergeTop_KeepsTheWorstAcrossDatabases()
     {
         var tables = new[]

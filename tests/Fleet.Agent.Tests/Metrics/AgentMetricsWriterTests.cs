@@ -124,6 +124,49 @@ public sealed class AgentMetricsWriterTests
     }
 
     [Fact]
+    public void Settings_render_as_one_family_by_name_in_base_units_with_their_age()
+    {
+        var e = Render(MetricsFixtures.Primary());
+
+        Assert.Equal("gauge", e.Families["fleet_pg_setting"]);
+        e.AssertLine("fleet_pg_settings_timestamp_seconds 1699999700.25");
+        e.AssertLine("fleet_pg_setting{name=\"shared_buffers\"} 134217728");
+        e.AssertLine("fleet_pg_setting{name=\"work_mem\"} 4194304");
+        e.AssertLine("fleet_pg_setting{name=\"checkpoint_timeout\"} 300");
+        e.AssertLine("fleet_pg_setting{name=\"bgwriter_delay\"} 0.2");
+        e.AssertLine("fleet_pg_setting{name=\"fsync\"} 1");
+        e.AssertLine("fleet_pg_setting{name=\"track_io_timing\"} 0");
+        e.AssertLine("fleet_pg_setting{name=\"cpu_tuple_cost\"} 0.01");
+        e.AssertLine("fleet_pg_setting{name=\"temp_file_limit\"} -1");
+        e.AssertLine("fleet_pg_setting{name=\"pg_stat_statements.max\"} 5000");
+        Assert.Equal(MetricsFixtures.Settings().Items.Count, e.CountSamples("fleet_pg_setting"));
+
+        // The dedicated families stay as they were.
+        e.AssertLine("fleet_pg_setting{name=\"max_connections\"} 200");
+        e.AssertLine("fleet_pg_max_connections 200");
+        e.AssertLine("fleet_pg_archiver_mode{mode=\"on\"} 1");
+    }
+
+    [Fact]
+    public void Settings_not_read_yet_are_absent()
+    {
+        var snapshot = MetricsFixtures.Primary();
+        snapshot.Settings = null;
+        var e = Render(snapshot);
+        e.AssertNoFamily("fleet_pg_setting");
+        e.AssertNoFamily("fleet_pg_settings_timestamp_seconds");
+
+        snapshot.Settings = new NodeSnapshot.Types.Settings { AsOf = MetricsFixtures.At(1_699_999_700) };
+        e = Render(snapshot);
+        e.AssertNoFamily("fleet_pg_setting");
+        e.AssertLine("fleet_pg_settings_timestamp_seconds 1699999700");
+
+        e = Render(MetricsFixtures.Down());
+        e.AssertNoFamily("fleet_pg_setting");
+        e.AssertNoFamily("fleet_pg_settings_timestamp_seconds");
+    }
+
+    [Fact]
     public void Primary_renders_per_database_rows_sessions_conflicts_and_io_times()
     {
         var e = Render(MetricsFixtures.Primary());

@@ -9,11 +9,13 @@ namespace Fleet.Agent.Tests.Metrics;
 public sealed class CardinalityTests
 {
     // Upper bounds per labelled item, from docs/agent-metrics.md.
-    private const int UnlabelledAndFixedSeries = 85;
+    private const int UnlabelledAndFixedSeries = 86;
     private const int SeriesPerDatabase = 59;
     private const int SeriesPerTable = 6;
     private const int SeriesPerStandby = 9;
     private const int SeriesPerSlot = 4;
+    private const int SeriesPerSetting = 1;
+    private const int Settings = 300;
 
     [Fact]
     public void Fifty_databases_and_the_top_tables_of_a_hundred_stay_bounded()
@@ -28,7 +30,8 @@ public sealed class CardinalityTests
             + (SeriesPerDatabase * Databases)
             + (SeriesPerTable * TopTables)
             + (SeriesPerStandby * snapshot.Standbys.Count)
-            + (SeriesPerSlot * snapshot.Slots.Count);
+            + (SeriesPerSlot * snapshot.Slots.Count)
+            + (SeriesPerSetting * snapshot.Settings.Items.Count);
         Assert.InRange(series, 1, bound);
 
         var e = Exposition.Parse(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
@@ -39,10 +42,11 @@ public sealed class CardinalityTests
         Assert.Equal(Databases * 10, e.CountSamples("fleet_pg_database_locks"));
         Assert.Equal(TopTables, e.CountSamples("fleet_pg_table_dead_tuples"));
         Assert.All(e.Families.Keys.Where(f => f.StartsWith("fleet_pg_table_", StringComparison.Ordinal)), f => Assert.True(e.CountSamples(f) <= TopTables, f));
+        Assert.Equal(snapshot.Settings.Items.Count, e.CountSamples("fleet_pg_setting"));
     }
 
     [Fact]
-    public void Everything_outside_the_per_item_families_stays_within_the_documented_85_series()
+    public void Everything_outside_the_per_item_families_stays_within_the_documented_86_series()
     {
         // Every section at once, even primary and replica ones together (impossible in reality), and no
         // databases, tables, standbys or slots: what is left is the fixed part.
@@ -52,6 +56,7 @@ public sealed class CardinalityTests
         snapshot.TableHealth.TopTables.Clear();
         snapshot.Standbys.Clear();
         snapshot.Slots.Clear();
+        snapshot.Settings.Items.Clear();
 
         var series = AgentMetricsWriter.Write(new ArrayBufferWriter<byte>(), snapshot, MetricsFixtures.Facts(MetricsFixtures.Archive()));
 
@@ -80,6 +85,22 @@ public sealed class CardinalityTests
     }
 
     [Fact]
+    public void Settings_are_capped_even_if_the_snapshot_carries_too_many()
+    {
+        var snapshot = LargeCluster(databases: 1, tables: 1, topTables: 1);
+        snapshot.Settings.Items.Clear();
+        for (var i = 0; i < SettingMetrics.MaxSettings + 500; i++)
+        {
+            snapshot.Settings.Items.Add(new NodeSnapshot.Types.Setting { Name = Name("setting_", i), Value = i });
+        }
+
+        var e = Exposition.Parse(AgentMetricsWriter.Render(snapshot, MetricsFixtures.Facts()));
+
+        Assert.Equal(SettingMetrics.MaxSettings, e.CountSamples("fleet_pg_setting"));
+        e.AssertLine("fleet_pg_setting{name=\"setting_000\"} 0");
+    }
+
+    [Fact]
     public void Tables_are_capped_even_if_the_snapshot_carries_too_many()
     {
         var snapshot = LargeCluster(databases: 2, tables: 500, topTables: 500);
@@ -92,7 +113,8 @@ public sealed class CardinalityTests
 
     /// <summary>
     /// A primary with <paramref name="databases"/> databases whose cluster has <paramref name="tables"/> tables,
-    /// of which the snapshot carries the <paramref name="topTables"/> with the most dead tuples (as the collector does).
+    /// of which the snapshot carries the <paramref name="topTables"/> with the most dead tuples (as the collector does),
+    /// and 300 settings.
     /// </summary>
     internal static NodeSnapshot LargeCluster(int databases, int tables, int topTables)
     {
@@ -121,6 +143,14 @@ public sealed class CardinalityTests
 
         snapshot.TableHealth.TopTables.Clear();
         snapshot.TableHealth.TopTables.AddRange(all.OrderByDescending(t => t.DeadTuples).Take(topTables));
+
+        // About as many numeric and boolean settings as PostgreSQL 17 with a few extensions has.
+        snapshot.Settings.Items.Clear();
+        for (var i = 0; i < Settings; i++)
+        {
+            snapshot.Settings.Items.Add(new NodeSnapshot.Types.Setting { Name = Name("setting_", i), Value = i * 1024, Unit = "bytes" });
+        }
+
         return snapshot;
     }
 

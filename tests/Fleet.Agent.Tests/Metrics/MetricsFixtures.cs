@@ -265,9 +265,30 @@ internal static class MetricsFixtures
                 BuffersClean = 4321, MaxwrittenClean = 9, BuffersAlloc = 1_000_000, BuffersBackend = 2_222, BuffersBackendFsync = 1, StatsReset = At(1_699_000_200),
             },
             Host = Host(),
+            Settings = Settings(),
         };
         return snapshot;
     }
+
+    /// <summary>Server settings as the collector converts them: bytes, seconds, 1/0, unitless, an extension's, and a -1.</summary>
+    public static NodeSnapshot.Types.Settings Settings() => new()
+    {
+        AsOf = At(1_699_999_700, 250_000_000),
+        Items =
+        {
+            new NodeSnapshot.Types.Setting { Name = "bgwriter_delay", Value = 0.2, Unit = "seconds" },
+            new NodeSnapshot.Types.Setting { Name = "checkpoint_timeout", Value = 300, Unit = "seconds" },
+            new NodeSnapshot.Types.Setting { Name = "cpu_tuple_cost", Value = 0.01 },
+            new NodeSnapshot.Types.Setting { Name = "fsync", Value = 1 },
+            new NodeSnapshot.Types.Setting { Name = "hot_standby", Value = 1 },
+            new NodeSnapshot.Types.Setting { Name = "max_connections", Value = 200 },
+            new NodeSnapshot.Types.Setting { Name = "pg_stat_statements.max", Value = 5000 },
+            new NodeSnapshot.Types.Setting { Name = "shared_buffers", Value = 134_217_728, Unit = "bytes" },
+            new NodeSnapshot.Types.Setting { Name = "temp_file_limit", Value = -1, Unit = "bytes" },
+            new NodeSnapshot.Types.Setting { Name = "track_io_timing", Value = 0 },
+            new NodeSnapshot.Types.Setting { Name = "work_mem", Value = 4_194_304, Unit = "bytes" },
+        },
+    };
 
     private static NodeSnapshot.Types.Host Host() => new()
     {
