@@ -70,7 +70,10 @@ public sealed partial class FailoverChaosTests
     public async Task OldPrimaryReturnsAfterWholeNodeLoss_NeverAcceptsAWriteAgain_RejoinsAsStreamingReplica()
     {
         // EveryNode: every round offers a write to every node, so the old primary is caught if it accepts one.
-        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions(), Output.WriteLine, WriteTargeting.EveryNode);
+        // Synchronous mode, as docs/failover.md requires for "never": a returning old primary whose Postgres is
+        // started before its agent (as here) runs as a primary for a moment; with synchronous_standby_names no
+        // standby confirms its commits, so none is acknowledged. In async mode that moment is a known window.
+        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions { Synchronous = true }, Output.WriteLine, WriteTargeting.EveryNode);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
         await writer.WaitForAcknowledgementsAsync("node0", 20);
 
