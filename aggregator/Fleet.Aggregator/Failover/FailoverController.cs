@@ -128,9 +128,10 @@ internal sealed partial class FailoverController(
         {
             _ = AdoptAsync(record, track, memory);
         }
-        else if ((isPrimary || record.Fenced) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary))
+        else if ((isPrimary || record.Fenced || IsStrandedReplica(record)) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary))
         {
-            // A returning old primary: running as a primary, or kept down and fenced by its agent after a crash or a fence.
+            // A returning old primary: running as a primary, kept down and fenced by its agent after a crash or a
+            // fence, or left a replica that does not stream by a rejoin that failed half-way.
             _ = RejoinAsync(record.Key, track);
         }
     }
@@ -171,6 +172,9 @@ internal sealed partial class FailoverController(
             }
         }
     }
+
+    private static bool IsStrandedReplica(NodeRecord record) =>
+        record.Role == NodeRole.Replica && record.Snapshot is { PostgresState: PostgresState.Up } snapshot && snapshot.Replica?.WalReceiver is not { Status: "streaming" };
 
     private bool PublishedPrimaryUp(string cluster, string primary) =>
         fleet.Get(new NodeKey(cluster, primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up };
