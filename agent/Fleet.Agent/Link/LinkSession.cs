@@ -25,6 +25,9 @@ internal sealed class LinkSession(
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private long _archiveReported;
     private Google.Protobuf.WellKnownTypes.Timestamp? _settingsReported;
+    private readonly SemaphoreSlim _reportLock = new(1, 1);
+    private NodeSnapshot? _lastReported;
+    private ulong _lastReportedSequence;
 
     /// <summary>Raised once the aggregator has welcomed the agent (the caller resets its backoff).</summary>
     public event Action? Welcomed;
@@ -90,7 +93,32 @@ internal sealed class LinkSession(
         }
     }
 
+    /// <summary>
+    /// Sends one report of <paramref name="snapshot"/> and returns its sequence. A snapshot already reported
+    /// (a CollectNow command reports its own, and the board then hands the same one to the periodic loop) is
+    /// not sent twice: the earlier report's sequence is returned.
+    /// </summary>
     private async Task<ulong> SendReportAsync(IClientStreamWriter<AgentMessage> requests, NodeSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        await _reportLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (ReferenceEquals(snapshot, _lastReported))
+            {
+                return _lastReportedSequence;
+            }
+
+            var sent = await SendNewReportAsync(requests, snapshot, cancellationToken);
+            (_lastReported, _lastReportedSequence) = (snapshot, sent);
+            return sent;
+        }
+        finally
+        {
+            _reportLock.Release();
+        }
+    }
+
+    private async Task<ulong> SendNewReportAsync(IClientStreamWriter<AgentMessage> requests, NodeSnapshot snapshot, CancellationToken cancellationToken)
     {
         var sequence = state.NextReportSequence();
         var report = new AgentReport

@@ -134,6 +134,25 @@ public sealed class LinkSessionTests
     }
 
     [Fact]
+    public async Task CollectNowCommand_ItsSnapshotIsReportedOnce()
+    {
+        await using var aggregator = await FakeAggregator.StartAsync();
+        await using var agent = await LinkTestAgent.StartAsync(aggregator, "link-collect-once", interval: TimeSpan.FromSeconds(30));
+        var connection = await aggregator.NextConnectionAsync(LinkTestAgent.Timeout);
+        await connection.NextReportAsync();
+
+        await connection.SendAsync(new AggregatorCommand { CommandId = "collect-a", CollectNow = new CollectNowCommand() });
+        var (first, reportsA) = await connection.ResultOfAsync("collect-a");
+        var collectedAt = reportsA.Single(r => r.Sequence == first.ReportSequence).Snapshot.CollectedAt;
+
+        // A second command's round trip gathers whatever the periodic loop sent after the first result.
+        await connection.SendAsync(new AggregatorCommand { CommandId = "collect-b", CollectNow = new CollectNowCommand() });
+        var (_, reportsB) = await connection.ResultOfAsync("collect-b");
+
+        Assert.Single(reportsA.Concat(reportsB), r => Equals(r.Snapshot?.CollectedAt, collectedAt));
+    }
+
+    [Fact]
     public async Task CommandWithOlderEpoch_RefusedStaleEpochAndNothingChanges()
     {
         await using var aggregator = await FakeAggregator.StartAsync();
