@@ -112,6 +112,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
     {
         var steps = new StepTimer();
         await using var connection = await OpenAsync(cancellationToken);
+        await steps.RunAsync("upstream_slot", () => EnsureUpstreamSlotAsync(upstream, cancellationToken));
         await steps.RunAsync("primary_conninfo", async () =>
         {
             var current = await ScalarAsync<string>(connection, "SHOW primary_conninfo", [], cancellationToken) ?? string.Empty;
@@ -151,6 +152,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             await using var checkpoint = new NpgsqlCommand("CHECKPOINT", upstreamConnection);
             await checkpoint.ExecuteNonQueryAsync(cancellationToken);
         });
+        await steps.RunAsync("upstream_slot", () => EnsureUpstreamSlotAsync(upstream, cancellationToken));
         await steps.RunAsync("pg_rewind", async () =>
         {
             var (exit, output) = await tools.RunAsync("pg_rewind", ["--target-pgdata", data, "--source-server", source], TimeSpan.FromMinutes(5), cancellationToken);
@@ -222,6 +224,24 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
         await PollAsync(upstreamConnection, "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')",
             [options.Value.Node.Name], StreamTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// The slot this replica streams through must exist on its upstream: a primary promoted by an operator, or
+    /// adopted after an aggregator restart, may not have created it. Created (reserving WAL) when missing.
+    /// </summary>
+    private async Task EnsureUpstreamSlotAsync(Upstream upstream, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(upstream.SlotName))
+        {
+            return;
+        }
+
+        await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
+        await ScalarAsync<bool>(upstreamConnection,
+            // CASE, not OR: only CASE promises the creation is not evaluated when the slot exists.
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) THEN true ELSE (SELECT true FROM pg_create_physical_replication_slot($1, true)) END",
+            [upstream.SlotName], cancellationToken);
     }
 
     /// <summary>A session on the upstream with this agent's own credentials (it needs pg_monitor there, and CHECKPOINT rights for Rejoin).</summary>

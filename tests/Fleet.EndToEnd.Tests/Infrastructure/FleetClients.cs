@@ -57,5 +57,14 @@ public sealed class AgentServiceClient(Uri address) : IDisposable
         return await call.ResponseAsync;
     }
 
+    /// <summary>Operator Promote of this agent's node (AgentService.Promote) under <paramref name="epoch"/>.</summary>
+    public async Task<ActionResponse> PromoteAsync(ulong epoch, string reason)
+    {
+        var method = Method<PromoteRequest, ActionResponse>.FromDescriptor(AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService").GetMethod("Promote"));
+        using var call = _channel.UnaryCall(method, new PromoteRequest { Epoch = epoch, Operator = new OperatorContext { Operator = "e2e", Reason = reason } },
+            new CallOptions().WithTimeout(TimeSpan.FromSeconds(60)));
+        return await call.ResponseAsync;
+    }
+
     public void Dispose() => _channel.Dispose();
 }
