@@ -86,7 +86,7 @@ public sealed class OperatorActionsTests(OperatorActionsFixture fixture) : IClas
 
         Assert.True(response.Success, response.ToString());
         Assert.Equal(NodeRole.Replica, response.Details.Role);
-        Assert.Equal(["primary_conninfo", "confirm_streaming"], response.Details.Steps.Select(s => s.Name));
+        Assert.Equal(["upstream_slot", "primary_conninfo", "confirm_streaming"], response.Details.Steps.Select(s => s.Name));
         Assert.Equal(node1.Port, await OperatorActionsFixture.ScalarAsync<int>(node2, "SELECT sender_port FROM pg_stat_wal_receiver WHERE status = 'streaming'"));
         // A row written on the new primary now reaches node2.
         var marker = Guid.NewGuid().ToString("N");
