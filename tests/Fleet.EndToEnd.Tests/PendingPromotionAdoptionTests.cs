@@ -29,7 +29,8 @@ public sealed class AdoptionFleetFixture : FleetFixture
 /// <summary>
 /// The aggregator stopped after storing a pending promotion; the candidate was promoted while it was away
 /// (the Promote it sent landed). The restarted aggregator must adopt that primary from the candidate's own
-/// report, publish it and repoint the other replica — not promote anyone else (docs/failover.md, rule 4).
+/// report and publish it — not promote anyone else (docs/failover.md, rule 4) — and repoint the other
+/// replica, whose agent was away at that moment, when it comes back.
 /// </summary>
 public sealed class PendingPromotionAdoptionTests(AdoptionFleetFixture fixture) : IClassFixture<AdoptionFleetFixture>
 {
@@ -61,15 +62,23 @@ public sealed class PendingPromotionAdoptionTests(AdoptionFleetFixture fixture) 
         var promoted = await node1.PromoteAsync(1, "the aggregator's promote, landing while it was away");
         Assert.True(promoted.Success, promoted.Message);
 
+        // node2's agent is away while the adoption happens, so it misses the Follow that goes with it.
+        await fleet.Agents[2].StopAsync();
         await fleet.StartAggregatorAsync();
+        await Poll.UntilAsync(() => fixture.Api.GetClusterAsync(FleetFixture.Cluster), c => c.Summary.Primary == "node1",
+            FleetFixture.ConditionTimeout, "node1 adopted as primary", c => c.Summary.ToString());
+
+        // When it returns, its replica still points at the dead node0: the aggregator repoints it.
+        await fleet.StartAgentAsync(2);
         var cluster = await Poll.UntilAsync(() => fixture.Api.GetClusterAsync(FleetFixture.Cluster),
-            c => c.Summary.Primary == "node1" && c.Topology.Any(e => e.Node == "node2" && e.Upstream == "node1" && e.Streaming),
-            FleetFixture.ConditionTimeout, "node1 adopted as primary and node2 streaming from it", c => $"{c.Summary} {c.Topology}");
+            c => c.Topology.Any(e => e.Node == "node2" && e.Upstream == "node1" && e.Streaming),
+            FleetFixture.ConditionTimeout, "node2 streaming from node1", c => $"{c.Summary} {c.Topology}");
 
         Assert.Equal(1UL, cluster.Summary.Epoch); // adopted under the pending epoch: nobody promoted again
         var events = await fixture.Api.ListEventsAsync(new ListEventsRequest { Cluster = FleetFixture.Cluster, Limit = 100 });
         Assert.Contains(events.Events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("node1 adopted as primary (epoch 1", StringComparison.Ordinal));
         Assert.DoesNotContain(events.Events, e => e.Message.Contains("promoted (epoch", StringComparison.Ordinal));
+        Assert.Contains(events.Events, e => e.Node == "node2" && e.Message.StartsWith("repointed to node1", StringComparison.Ordinal));
         Assert.False(await fleet.Postgres.Nodes[1].IsInRecoveryAsync());
     }
 }

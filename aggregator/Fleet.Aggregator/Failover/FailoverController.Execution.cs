@@ -313,6 +313,34 @@ internal sealed partial class FailoverController
         }
     }
 
+    /// <summary>Sends Follow to a stranded replica; a failure backs off 30 s, a success clears the record.</summary>
+    private async Task RepointAsync(NodeKey node, ClusterTrack track)
+    {
+        var primary = track.Snapshot()?.Primary;
+        var succeeded = false;
+        if (primary is not null)
+        {
+            FailoverLog.Repointing(logger, node.Cluster, node.Node, primary);
+            try
+            {
+                var result = await commands.SendAsync(node, new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
+                    FollowTimeout, CancellationToken.None);
+                recorder.Record(EventKind.Command, node.Cluster, node.Node, $"repointed to {primary} (it did not stream from it): {result.Outcome} {result.Message}");
+                succeeded = result.Outcome == CommandOutcome.Succeeded;
+            }
+            catch (TimeoutException ex)
+            {
+                recorder.Record(EventKind.Command, node.Cluster, node.Node, $"repointing to {primary} got no answer: {ex.Message}");
+            }
+        }
+
+        lock (track)
+        {
+            track.StrandedSince.Remove(node.Node);
+            track.RepointBackoff[node.Node] = succeeded ? default : time.GetUtcNow() + RejoinRetryDelay;
+        }
+    }
+
     /// <summary>How <paramref name="follower"/> streams from <paramref name="node"/>: its advertised address and the follower's slot.</summary>
     private Upstream Upstream(NodeKey node, string follower)
     {

@@ -134,6 +134,13 @@ internal sealed partial class FailoverController(
             // fence, or left a replica that does not stream by a rejoin that failed half-way.
             _ = RejoinAsync(record.Key, track);
         }
+        else if (!isPrimary && up && !track.Changing && memory.PendingCandidate is null && !track.IsFormerPrimary(node)
+                 && fleet.Get(new NodeKey(cluster, memory.Primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up } primaryRecord
+                 && track.StrandedLongEnough(node, !StreamsFrom(record, primaryRecord), now, Options.FailoverTimeout))
+        {
+            // A replica that missed the Follow of the last change (its agent was away), or lost its upstream: repoint it.
+            _ = RepointAsync(record.Key, track);
+        }
     }
 
     public Task CommandResultAsync(NodeKey node, CommandResult result)
@@ -175,6 +182,11 @@ internal sealed partial class FailoverController(
 
     private static bool IsStrandedReplica(NodeRecord record) =>
         record.Role == NodeRole.Replica && record.Snapshot is { PostgresState: PostgresState.Up } snapshot && snapshot.Replica?.WalReceiver is not { Status: "streaming" };
+
+    /// <summary>Its WAL receiver streams, and from the published primary's port when the receiver says which.</summary>
+    private static bool StreamsFrom(NodeRecord replica, NodeRecord primary) =>
+        replica.Snapshot?.Replica?.WalReceiver is { Status: "streaming" } receiver
+        && (receiver.SenderPort == 0 || primary.Hello.AdvertisePort == 0 || receiver.SenderPort == primary.Hello.AdvertisePort);
 
     private bool PublishedPrimaryUp(string cluster, string primary) =>
         fleet.Get(new NodeKey(cluster, primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up };
@@ -296,6 +308,42 @@ internal sealed partial class FailoverController(
 
         /// <summary>Per former primary, no new rejoin attempt before this (after a failed one).</summary>
         public Dictionary<string, DateTimeOffset> RejoinBackoff { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per replica, since when it has not streamed from the published primary (absent while it does).</summary>
+        public Dictionary<string, DateTimeOffset> StrandedSince { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per replica, no new Follow before this (one is running, or one failed).</summary>
+        public Dictionary<string, DateTimeOffset> RepointBackoff { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Records whether <paramref name="node"/> is stranded now; true once it has been for <paramref name="grace"/>
+        /// (a replica restarting its receiver is not stranded) and no Follow is running or backing off.
+        /// </summary>
+        public bool StrandedLongEnough(string node, bool stranded, DateTimeOffset now, TimeSpan grace)
+        {
+            lock (this)
+            {
+                if (!stranded)
+                {
+                    StrandedSince.Remove(node);
+                    return false;
+                }
+
+                if (!StrandedSince.TryGetValue(node, out var since))
+                {
+                    StrandedSince[node] = now;
+                    return false;
+                }
+
+                if (now - since < grace || now < RepointBackoff.GetValueOrDefault(node))
+                {
+                    return false;
+                }
+
+                RepointBackoff[node] = DateTimeOffset.MaxValue; // until the Follow ends
+                return true;
+            }
+        }
 
         public DateTimeOffset RejoinNotBefore(string node)
         {

@@ -42,4 +42,8 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6010, EventName = "PromotionAdopted", Level = LogLevel.Warning,
         Message = "Cluster {Cluster}: {Node} reports itself primary under epoch {Epoch}; its unconfirmed promotion is adopted")]
     public static partial void Adopted(ILogger logger, string cluster, string node, ulong epoch);
+
+    [LoggerMessage(EventId = 6011, EventName = "RepointingReplica", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: replica {Node} does not stream from the primary {Primary}; asking it to follow")]
+    public static partial void Repointing(ILogger logger, string cluster, string node, string primary);
 }
