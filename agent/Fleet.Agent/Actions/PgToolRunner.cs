@@ -16,7 +16,7 @@ internal sealed class PgToolRunner(IOptions<AgentOptions> options)
         var postgres = options.Value.Postgres;
         var bin = postgres.BinDirectory ?? throw new InvalidOperationException("Postgres:BinDirectory is required for this action.");
         var path = Path.Combine(bin, tool);
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo();
         var owner = Environment.UserName == "root" && postgres.DataDirectory is not null ? OwnerOf(postgres.DataDirectory) : null;
         if (owner is not null && owner != "root")
         {
@@ -42,22 +42,8 @@ internal sealed class PgToolRunner(IOptions<AgentOptions> options)
             start.Environment.Remove(variable);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {tool}");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutCts.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeoutCts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} did not finish within {timeout.TotalSeconds:F0} s");
-        }
-
-        return (process.ExitCode, ((await stdout) + (await stderr)).Trim());
+        var result = await Archive.Hosting.ToolRunner.RunAsync(start, tool, timeout, cancellationToken);
+        return (result.ExitCode, (result.StandardOutput + result.StandardError).Trim());
     }
 
     private static string? OwnerOf(string directory)

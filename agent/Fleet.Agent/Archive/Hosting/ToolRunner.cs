@@ -32,15 +32,9 @@ internal static class ToolRunner
         return null;
     }
 
-    public static async Task<ToolResult> RunAsync(string path, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    public static Task<ToolResult> RunAsync(string path, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(path) { RedirectStandardInput = true };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -48,8 +42,26 @@ internal static class ToolRunner
 
         // Tools print messages for people; keep them untranslated so they can be matched and logged.
         start.Environment["LC_ALL"] = "C";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {path}");
-        process.StandardInput.Close();
+        return RunAsync(start, Path.GetFileName(path), timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a prepared command (its output is captured here), named <paramref name="name"/> in errors. Past
+    /// <paramref name="timeout"/> it is killed with its children and a <see cref="TimeoutException"/> thrown;
+    /// when <paramref name="cancellationToken"/> is cancelled it is killed and the cancellation rethrown.
+    /// </summary>
+    public static async Task<ToolResult> RunAsync(ProcessStartInfo start, string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+        if (start.RedirectStandardInput)
+        {
+            process.StandardInput.Close();
+        }
+
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -70,7 +82,7 @@ internal static class ToolRunner
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            throw new TimeoutException($"{Path.GetFileName(path)} did not finish within {timeout}");
+            throw new TimeoutException($"{name} did not finish within {timeout.TotalSeconds:F0} s");
         }
 
         return new ToolResult(process.ExitCode, await stdout, await stderr);
