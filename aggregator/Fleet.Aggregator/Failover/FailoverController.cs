@@ -128,14 +128,14 @@ internal sealed partial class FailoverController(
         {
             _ = AdoptAsync(record, track, memory);
         }
-        else if ((isPrimary || record.Fenced || IsStrandedReplica(record)) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary))
+        else if ((isPrimary || record.Fenced || IsStrandedReplica(record)) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary) is not null)
         {
             // A returning old primary: running as a primary, kept down and fenced by its agent after a crash or a
             // fence, or left a replica that does not stream by a rejoin that failed half-way.
             _ = RejoinAsync(record.Key, track);
         }
         else if (!isPrimary && up && !track.Changing && memory.PendingCandidate is null && !track.IsFormerPrimary(node)
-                 && fleet.Get(new NodeKey(cluster, memory.Primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up } primaryRecord
+                 && PublishedPrimaryUp(cluster, memory.Primary) is { } primaryRecord
                  && track.StrandedLongEnough(node, !StreamsFrom(record, primaryRecord), now, Options.FailoverTimeout))
         {
             // A replica that missed the Follow of the last change (its agent was away), or lost its upstream: repoint it.
@@ -188,8 +188,9 @@ internal sealed partial class FailoverController(
         replica.Snapshot?.Replica?.WalReceiver is { Status: "streaming" } receiver
         && (receiver.SenderPort == 0 || primary.Hello.AdvertisePort == 0 || receiver.SenderPort == primary.Hello.AdvertisePort);
 
-    private bool PublishedPrimaryUp(string cluster, string primary) =>
-        fleet.Get(new NodeKey(cluster, primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up };
+    /// <summary>The published primary's record while its agent reports it up as a primary; else null.</summary>
+    private NodeRecord? PublishedPrimaryUp(string cluster, string primary) =>
+        fleet.Get(new NodeKey(cluster, primary)) is { Connected: true, Role: NodeRole.Primary, Snapshot.PostgresState: PostgresState.Up } record ? record : null;
 
     private void Grant(NodeRecord primary, ClusterTrack track, DateTimeOffset now)
     {
