@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Fleet.Bench.Agent.Measurement;
 using Fleet.Bench.Agent.Setup;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Bench.Agent.Processes;
 
@@ -42,8 +43,8 @@ internal sealed class AgentProcess : IDisposable
         AgentBinary binary, BenchPostgres postgres, AgentSettings settings, string runDirectory, HttpClient http,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var httpPort = FreePort.Pick();
-        var grpcPort = FreePort.Pick();
+        var httpPort = FreeTcpPort.Pick();
+        var grpcPort = FreeTcpPort.Pick();
         var config = new JsonObject
         {
             ["Node"] = new JsonObject { ["Name"] = "bench-node", ["Cluster"] = "bench", ["Region"] = "local", ["Zone"] = "a" },

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Fleet.Bench.Agent.Measurement;
+using Fleet.LocalFleet.Postgres;
 
 namespace Fleet.Bench.Agent.Processes;
 
@@ -31,7 +32,7 @@ internal sealed class ExporterProcess : IDisposable
 
     public static ExporterProcess Start(string executable, string dataSourceName, HttpClient http)
     {
-        var port = FreePort.Pick();
+        var port = FreeTcpPort.Pick();
         var child = BenchChild.Start(
             "postgres_exporter",
             executable,

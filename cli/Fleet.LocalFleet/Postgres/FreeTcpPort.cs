@@ -7,7 +7,7 @@ namespace Fleet.LocalFleet.Postgres;
 /// Picks loopback ports the kernel reports free. Another process can still take a port before the
 /// server binds it, so callers retry start-up with a new port when the log says "Address already in use".
 /// </summary>
-internal static class FreeTcpPort
+public static class FreeTcpPort
 {
     // Never hand the same port to two nodes of this process, even after the first was released.
     private static readonly HashSet<int> HandedOut = [];
