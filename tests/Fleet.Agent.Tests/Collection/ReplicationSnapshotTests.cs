@@ -1,3 +1,4 @@
+using Fleet.Agent.Collection;
 using Fleet.Protos.V1;
 using Fleet.LocalFleet.Postgres;
 
@@ -63,6 +64,7 @@ public sealed class ReplicationSnapshotTests(CollectionClusterFixture fixture)
         await using var collector = TestCollector.Create(Cluster.Primary);
         await collector.CollectAsync();
         await Sql.ExecuteAsync(Cluster.Primary, "SELECT 1");
+        await WaitForProcStatTickAsync();
 
         var snapshot = await collector.CollectAsync();
 
@@ -206,5 +208,20 @@ public sealed class ReplicationSnapshotTests(CollectionClusterFixture fixture)
     {
         await using var collector = TestCollector.Create(node);
         return await collector.CollectAsync();
+    }
+
+    /// <summary>
+    /// /proc/stat counts CPU time in clock ticks (10 ms); two cycles inside one tick have no CPU figure,
+    /// by design. Real cycles are seconds apart, so wait (bounded) until the machine's total has moved on.
+    /// </summary>
+    private static async Task WaitForProcStatTickAsync()
+    {
+        var reader = new HostMetricsReader();
+        var start = reader.ReadCpu() ?? throw new InvalidOperationException("/proc/stat has no aggregate cpu line");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        while (reader.ReadCpu() is { } now && now.Total <= start.Total)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(2), deadline.Token);
+        }
     }
 }
