@@ -3,6 +3,7 @@ using Fleet.Agent.Api;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.Link;
+using Fleet.Agent.Memory;
 using Fleet.Agent.Metrics;
 using Fleet.Agent.RoleChecks;
 using Fleet.Agent.State;
@@ -50,6 +51,8 @@ public static class AgentHost
         builder.Services.AddSingleton<PgToolRunner>();
         builder.Services.AddSingleton<PostgresActions>();
         builder.Services.AddHostedService<SelfFencingLoop>();
+        builder.Services.AddSingleton<HeapTrimStats>();
+        builder.Services.AddHostedService<HeapTrimLoop>();
         builder.Services.AddPostgresCollection();
         builder.Services.AddArchiveVerification(builder.Configuration);
         builder.Services.AddSingleton<AgentCommandDispatcher>();

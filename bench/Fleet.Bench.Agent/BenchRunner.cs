@@ -71,7 +71,7 @@ internal static class BenchRunner
                 results.FrameworkDependentStartup = await StartUpAsync(agent, started, options, cancellationToken);
                 Log($"CPU window: {options.Cycles} cycles of {options.Interval.TotalSeconds:F0} s");
                 results.Fast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.Cycles, cancellationToken);
-                results.FrameworkDependentMemory = await SteadyMemoryAsync("fleet-agent framework-dependent", agent.Pid, started, options.Steady, cancellationToken);
+                results.FrameworkDependentMemory = await SteadyMemoryAsync("fleet-agent framework-dependent", agent.Pid, started, FrameworkDependentSteady, cancellationToken);
                 results.FastSamples = await AgentMeasurements.SampleCyclesAsync(agent, options.Samples, cancellationToken);
                 if (results.FastSamples.LastOrDefault() is { SizesAsOf: { } sizesAsOf } lastSample)
                 {
@@ -126,7 +126,9 @@ internal static class BenchRunner
                 results.TrimmedStartup = await StartUpAsync(agent, started, options, cancellationToken);
                 Log($"CPU window: {options.TrimmedCycles} cycles");
                 results.TrimmedFast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.TrimmedCycles, cancellationToken);
-                results.TrimmedMemory = await SteadyMemoryAsync("fleet-agent trimmed self-contained", agent.Pid, started, options.Steady, cancellationToken);
+                Log($"memory window: every {MemoryEvery.TotalSeconds:F0} s until {options.Steady.TotalSeconds:F0} s of uptime");
+                results.TrimmedMemory = await PeakMemoryAsync("fleet-agent trimmed self-contained", agent.Pid, started, options.Steady, MemoryEvery, agent, cancellationToken);
+                results.TrimmedGc = await AgentMeasurements.GcCountsAsync(agent, cancellationToken);
 
                 // Then prove the build works; gRPC and reflection load code the collection loop never runs, so
                 // memory is read again afterwards and reported apart.
@@ -204,6 +206,12 @@ internal static class BenchRunner
     /// <summary>Cycles of the cold slow-refresh window, started right after the agent is ready.</summary>
     private const int ColdCycles = 10;
 
+    /// <summary>How often the trimmed agent's memory is read in its window.</summary>
+    private static readonly TimeSpan MemoryEvery = TimeSpan.FromSeconds(5);
+
+    /// <summary>When the framework-dependent agent's memory is read (for reference; the target is the trimmed agent's).</summary>
+    private static readonly TimeSpan FrameworkDependentSteady = TimeSpan.FromSeconds(60);
+
     /// <summary>Cycles of each knob's CPU window, at the end of its run.</summary>
     private const int KnobCycles = 30;
 
@@ -251,17 +259,50 @@ internal static class BenchRunner
         return new KnobResult(knob.Name, knob.Settings, knob.Purpose, memory, window);
     }
 
-    /// <summary>Waits until the process has run <paramref name="steady"/>, then reads its memory.</summary>
-    private static async Task<MemoryReading> SteadyMemoryAsync(string label, int pid, Stopwatch started, TimeSpan steady, CancellationToken cancellationToken)
+    /// <summary>Waits until the process has run <paramref name="steady"/>, then reads its memory once.</summary>
+    private static Task<MemoryReading> SteadyMemoryAsync(string label, int pid, Stopwatch started, TimeSpan steady, CancellationToken cancellationToken) =>
+        PeakMemoryAsync(label, pid, started, steady, TimeSpan.MaxValue, scrape: null, cancellationToken);
+
+    /// <summary>
+    /// Reads the process's memory every <paramref name="every"/> until it has run <paramref name="until"/> and
+    /// returns the reading with the highest RSS: a single reading can fall just after a collection, or before the
+    /// runtime's first one (its own gen0 budget is 16 MB here, which an idle agent takes minutes to fill).
+    /// <paramref name="scrape"/>, when given, has its /metrics read at each reading, as a Prometheus server would.
+    /// </summary>
+    private static async Task<MemoryReading> PeakMemoryAsync(
+        string label, int pid, Stopwatch started, TimeSpan until, TimeSpan every, AgentProcess? scrape, CancellationToken cancellationToken)
     {
-        if (started.Elapsed < steady)
+        var from = started.Elapsed.TotalSeconds;
+        MemoryReading? highest = null;
+        var samples = 0;
+        while (true)
         {
-            await Task.Delay(steady - started.Elapsed, cancellationToken);
+            if (scrape is not null)
+            {
+                _ = await scrape.ScrapeAsync(cancellationToken);
+            }
+
+            var memory = ProcFs.ReadMemory(pid) ?? throw new InvalidOperationException($"{label} is gone");
+            samples++;
+            if (highest is null || memory.RssKb > highest.Memory.RssKb)
+            {
+                highest = new MemoryReading(label, started.Elapsed.TotalSeconds, memory, ProcFs.ResidentBreakdown(pid));
+            }
+
+            var left = until - started.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            await Task.Delay(left < every ? left : every, cancellationToken);
         }
 
-        var memory = ProcFs.ReadMemory(pid) ?? throw new InvalidOperationException($"{label} is gone");
-        Log($"{label}: RSS {memory.RssKb / 1024.0:F1} MB, anonymous {memory.AnonymousKb / 1024.0:F1} MB, private {memory.PrivateKb / 1024.0:F1} MB after {started.Elapsed.TotalSeconds:F0} s");
-        return new MemoryReading(label, started.Elapsed.TotalSeconds, memory, ProcFs.ResidentBreakdown(pid));
+        highest = highest with { WindowFromSeconds = from, WindowToSeconds = started.Elapsed.TotalSeconds, Samples = samples };
+        var m = highest.Memory;
+        Log($"{label}: highest RSS {m.RssKb / 1024.0:F1} MB (anonymous {m.AnonymousKb / 1024.0:F1} MB, private {m.PrivateKb / 1024.0:F1} MB) at {highest.UptimeSeconds:F0} s, " +
+            $"of {samples} reading(s) from {from:F0} to {highest.WindowToSeconds:F0} s");
+        return highest;
     }
 
     private static string FindRepoRoot()

@@ -21,6 +21,8 @@ public sealed class AgentOptions
     public CollectionOptions Collection { get; set; } = new();
 
     public ActionOptions Actions { get; set; } = new();
+
+    public MemoryOptions Memory { get; set; } = new();
 }
 
 /// <summary>Who this node is. Name, Cluster and Region are required.</summary>
@@ -150,4 +152,18 @@ public sealed class ActionOptions
 {
     /// <summary>How long an operator's action may run when the call carries no deadline; the call's deadline wins when it has one.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// How the agent keeps its managed heap small (see Memory/HeapTrimPolicy). The runtime sizes a workstation
+/// GC's allocation budget from the CPU cache (16 MB on a 32 MB L3), so a sidecar that allocates a little
+/// each second would otherwise grow that much before its first collection.
+/// </summary>
+public sealed class MemoryOptions
+{
+    /// <summary>Bytes allocated since the last gen0 collection after which the agent asks for one; 0 leaves it to the runtime.</summary>
+    public long Gen0Budget { get; set; } = 1024 * 1024;
+
+    /// <summary>How often a full, compacting collection returns free heap memory to the OS; zero disables it.</summary>
+    public TimeSpan CompactInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -5,6 +5,10 @@ namespace Fleet.Agent.Configuration;
 /// <summary>Checks every key at start-up and reports all problems at once, each naming its key.</summary>
 internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 {
+    private const long MinGen0Budget = 256 * 1024;
+    private const long MaxGen0Budget = 256 * 1024 * 1024;
+    private static readonly TimeSpan MinCompactInterval = TimeSpan.FromSeconds(10);
+
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
     {
         var errors = new List<string>();
@@ -63,6 +67,16 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         }
 
         Positive(errors, "Actions:Timeout", options.Actions.Timeout);
+        if (options.Memory.Gen0Budget != 0 && options.Memory.Gen0Budget is < MinGen0Budget or > MaxGen0Budget)
+        {
+            errors.Add($"Memory:Gen0Budget must be 0 (the runtime's budget) or between {MinGen0Budget} and {MaxGen0Budget} bytes (got {options.Memory.Gen0Budget}).");
+        }
+
+        if (options.Memory.CompactInterval != TimeSpan.Zero && options.Memory.CompactInterval < MinCompactInterval)
+        {
+            errors.Add($"Memory:CompactInterval must be 00:00:00 (never) or at least {MinCompactInterval:c} (got {options.Memory.CompactInterval:c}).");
+        }
+
         Endpoint(errors, "Listen:Grpc", options.Listen.Grpc);
         Endpoint(errors, "Listen:Http", options.Listen.Http);
         if (options.Tls.Enabled)

@@ -39,6 +39,27 @@ internal sealed record AgentFacts
     /// <summary>How long the most recent collection cycle took; null before the first one.</summary>
     public TimeSpan? LastCycleDuration { get; init; }
 
+    /// <summary>The agent process's own memory and collections; null leaves the fleet_agent_memory/gc families out.</summary>
+    public AgentRuntimeFacts? Runtime { get; init; }
+
     /// <summary>The latest WAL archive verification; null when none has run or the node has no archive.</summary>
     public ArchiveStatus? ArchiveStatus { get; init; }
+}
+
+/// <summary>The agent process's footprint at scrape time (its own, not PostgreSQL's).</summary>
+internal sealed record AgentRuntimeFacts(
+    long ResidentBytes, long HeapBytes, long CommittedBytes, IReadOnlyList<long> CollectionsByGeneration, long InducedGen0, long InducedCompactions)
+{
+    /// <summary>Reads the current process; <paramref name="stats"/> counts the collections the agent asked for.</summary>
+    public static AgentRuntimeFacts Read(Memory.HeapTrimStats stats)
+    {
+        var info = GC.GetGCMemoryInfo();
+        var collections = new long[GC.MaxGeneration + 1];
+        for (var generation = 0; generation < collections.Length; generation++)
+        {
+            collections[generation] = GC.CollectionCount(generation);
+        }
+
+        return new AgentRuntimeFacts(Environment.WorkingSet, info.HeapSizeBytes, info.TotalCommittedBytes, collections, stats.Gen0Collections, stats.Compactions);
+    }
 }

@@ -1,6 +1,7 @@
 using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
+using Fleet.Agent.Memory;
 using Fleet.Agent.State;
 using Fleet.Hosting.Prometheus;
 using Fleet.Protos.V1;
@@ -25,6 +26,7 @@ internal static class AgentMetricsEndpoint
                 LinkConnected = link.State == LinkState.Disabled ? null : link.State == LinkState.Connected,
                 LinkReconnects = (ulong)state.LinkReconnects,
                 ArchiveStatus = services.GetService<ArchiveStatusBoard>()?.Current,
+                Runtime = AgentRuntimeFacts.Read(services.GetRequiredService<HeapTrimStats>()),
             };
             context.Response.ContentType = PrometheusTextWriter.ContentType;
             AgentMetricsWriter.Write(context.Response.BodyWriter, services.GetRequiredService<SnapshotBoard>().Current, facts);

@@ -23,6 +23,11 @@ internal static class AgentSelfMetrics
             w.WriteGauge("fleet_agent_collection_last_duration_seconds", "Duration of the most recent collection cycle, in seconds.", duration.TotalSeconds);
         }
 
+        if (facts.Runtime is { } runtime)
+        {
+            WriteRuntime(w, runtime);
+        }
+
         w.WriteGauge("fleet_agent_snapshot_available", "1 once a snapshot was collected; 0 before the first one.", MetricLabels.Bool(snapshot is not null));
         if (snapshot is null)
         {
@@ -36,6 +41,28 @@ internal static class AgentSelfMetrics
 
         w.WriteGauge("fleet_agent_snapshot_collection_duration_seconds", "How long collecting the latest snapshot took, in seconds.", snapshot.CollectionSeconds);
         w.WriteGauge("fleet_agent_snapshot_collection_errors", "Queries or probes that failed in the latest snapshot's cycle.", snapshot.CollectionErrors.Count);
+    }
+
+    private static void WriteRuntime(PrometheusTextWriter w, AgentRuntimeFacts runtime)
+    {
+        w.WriteGauge("fleet_agent_resident_memory_bytes", "The agent process's resident memory (RSS), in bytes.", runtime.ResidentBytes);
+        w.WriteGauge("fleet_agent_gc_heap_bytes", "The agent's managed heap after its last garbage collection, in bytes.", runtime.HeapBytes);
+        w.WriteGauge("fleet_agent_gc_committed_bytes", "Memory the agent's garbage collector has committed, in bytes.", runtime.CommittedBytes);
+        w.BeginFamily("fleet_agent_gc_collections_total", PrometheusMetricType.Counter, "Garbage collections of the agent process by generation, whoever started them.");
+        for (var generation = 0; generation < runtime.CollectionsByGeneration.Count; generation++)
+        {
+            w.BeginSample();
+            w.Label("generation", (ulong)generation);
+            w.EndSample((ulong)runtime.CollectionsByGeneration[generation]);
+        }
+
+        w.BeginFamily("fleet_agent_gc_induced_total", PrometheusMetricType.Counter, "Collections the agent asked for itself (Memory:Gen0Budget, Memory:CompactInterval).");
+        w.BeginSample();
+        w.Label("kind", "gen0");
+        w.EndSample((ulong)runtime.InducedGen0);
+        w.BeginSample();
+        w.Label("kind", "compact");
+        w.EndSample((ulong)runtime.InducedCompactions);
     }
 
     /// <summary>fleet_agent_info: the one series carrying identity labels, so no other series needs them.</summary>

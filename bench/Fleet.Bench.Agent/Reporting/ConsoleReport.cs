@@ -169,7 +169,15 @@ internal static class ConsoleReport
                 publish is null ? "-" : F(Mb(publish.Binary.PublishBytes)));
         }
 
-        return memory.Render() +
+        var window = r.TrimmedMemory is { Samples: > 1 } t
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"the trimmed agent's row is the highest of {t.Samples} readings, every 5 s from {t.WindowFromSeconds:F0} to {t.WindowToSeconds:F0} s of uptime, /metrics scraped at each;\n")
+              + (r.TrimmedGc is { } gc
+                  ? string.Create(CultureInfo.InvariantCulture,
+                      $"by then it had run {gc.Gen0:F0} gen0, {gc.Gen1:F0} gen1 and {gc.Gen2:F0} gen2 collections, of which it asked for {gc.InducedGen0:F0} gen0 and {gc.InducedCompactions:F0} compactions\n")
+                  : string.Empty)
+            : string.Empty;
+        return memory.Render() + window +
                "from /proc/PID/smaps_rollup (Rss, Anonymous, Private_Dirty, Private_Clean + Private_Dirty) and /proc/PID/status (VmHWM). Anonymous excludes\n" +
                "the JIT's code and stubs, which .NET keeps in a double-mapped memfd (W^X): they are in private dirty. Private clean pages are the\n" +
                "process's own mapped files (its DLLs, libcoreclr), reclaimable. The framework-dependent agent maps the shared framework instead.\n" +

@@ -199,6 +199,9 @@ internal static class JsonReport
     {
         ["process"] = m.Process,
         ["uptime_seconds"] = m.UptimeSeconds,
+        ["window_from_seconds"] = m.WindowFromSeconds,
+        ["window_to_seconds"] = m.WindowToSeconds,
+        ["samples"] = m.Samples,
         ["rss_kb"] = m.Memory.RssKb,
         ["pss_kb"] = m.Memory.PssKb,
         ["anonymous_kb"] = m.Memory.AnonymousKb,

@@ -5,7 +5,18 @@ using Fleet.Bench.Agent.Setup;
 namespace Fleet.Bench.Agent.Reporting;
 
 /// <summary>Memory of one process after a stretch of steady work, and where its RSS is.</summary>
-internal sealed record MemoryReading(string Process, double UptimeSeconds, ProcMemory Memory, IReadOnlyList<(string Kind, long RssKb)> Breakdown);
+internal sealed record MemoryReading(string Process, double UptimeSeconds, ProcMemory Memory, IReadOnlyList<(string Kind, long RssKb)> Breakdown)
+{
+    /// <summary>The window the reading is the highest of (uptime seconds); one reading when <see cref="Samples"/> is 1.</summary>
+    public double WindowFromSeconds { get; init; }
+
+    public double WindowToSeconds { get; init; }
+
+    public int Samples { get; init; } = 1;
+}
+
+/// <summary>The agent's garbage collections at the end of its memory window, from its /metrics.</summary>
+internal sealed record GcCounts(double Gen0, double Gen1, double Gen2, double InducedGen0, double InducedCompactions);
 
 /// <summary>The trimmed agent under one set of runtime settings.</summary>
 internal sealed record KnobResult(string Name, string Settings, string Purpose, MemoryReading Memory, AgentWindow Cpu);
@@ -64,6 +75,9 @@ internal sealed class BenchResults
     public MemoryReading? FrameworkDependentMemory { get; set; }
 
     public MemoryReading? TrimmedMemory { get; set; }
+
+    /// <summary>Collections the trimmed agent had run by the end of its memory window; null if /metrics had none.</summary>
+    public GcCounts? TrimmedGc { get; set; }
 
     /// <summary>The trimmed agent after the smoke check used gRPC, reflection and health once.</summary>
     public MemoryReading? TrimmedMemoryAfterSmoke { get; set; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Fleet.Bench.Agent.Measurement;
 using Fleet.Bench.Agent.Processes;
+using Fleet.Bench.Agent.Reporting;
 using Fleet.Bench.Agent.Setup;
 
 namespace Fleet.Bench.Agent.Scenarios;
@@ -36,6 +37,20 @@ internal sealed record AgentScrapeCost(int Scrapes, double CpuMsPerScrape, doubl
 internal static class AgentMeasurements
 {
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    /// <summary>The agent's garbage collections so far (fleet_agent_gc_*), or null when its /metrics has none.</summary>
+    public static async Task<GcCounts?> GcCountsAsync(AgentProcess agent, CancellationToken cancellationToken)
+    {
+        var metrics = await agent.ScrapeAsync(cancellationToken);
+        return metrics.Value("fleet_agent_gc_collections_total", "generation=\"0\"") is { } gen0
+            ? new GcCounts(
+                gen0,
+                metrics.Value("fleet_agent_gc_collections_total", "generation=\"1\"") ?? 0,
+                metrics.Value("fleet_agent_gc_collections_total", "generation=\"2\"") ?? 0,
+                metrics.Value("fleet_agent_gc_induced_total", "kind=\"gen0\"") ?? 0,
+                metrics.Value("fleet_agent_gc_induced_total", "kind=\"compact\"") ?? 0)
+            : null;
+    }
 
     public static async Task<AgentWindow> CpuWindowAsync(
         AgentProcess agent, PostgresProbe probe, int postmasterPid, int cycles, CancellationToken cancellationToken)

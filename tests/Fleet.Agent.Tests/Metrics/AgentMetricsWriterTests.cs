@@ -19,6 +19,13 @@ public sealed class AgentMetricsWriterTests
         e.AssertLine("fleet_agent_collection_cycles_total 3600");
         e.AssertLine("fleet_agent_collection_failures_total 2");
         e.AssertLine("fleet_agent_collection_last_duration_seconds 0.042");
+        e.AssertLine("fleet_agent_resident_memory_bytes 48000000");
+        e.AssertLine("fleet_agent_gc_heap_bytes 6500000");
+        e.AssertLine("fleet_agent_gc_committed_bytes 9000000");
+        e.AssertLine("fleet_agent_gc_collections_total{generation=\"0\"} 120");
+        e.AssertLine("fleet_agent_gc_collections_total{generation=\"2\"} 3");
+        e.AssertLine("fleet_agent_gc_induced_total{kind=\"gen0\"} 100");
+        e.AssertLine("fleet_agent_gc_induced_total{kind=\"compact\"} 12");
         e.AssertLine("fleet_agent_snapshot_available 1");
         e.AssertLine("fleet_agent_snapshot_timestamp_seconds 1700000000.5");
         e.AssertLine("fleet_agent_snapshot_collection_duration_seconds 0.042");

@@ -25,6 +25,7 @@ internal static class MetricsFixtures
         CollectionFailures = 2,
         LastCycleDuration = TimeSpan.FromMilliseconds(42),
         ArchiveStatus = archive,
+        Runtime = new AgentRuntimeFacts(48_000_000, 6_500_000, 9_000_000, [120, 8, 3], 100, 12),
     };
 
     public static Timestamp At(long seconds, int nanos = 0) => new() { Seconds = seconds, Nanos = nanos };

@@ -1,0 +1,16 @@
+namespace Fleet.Agent.Memory;
+
+internal static partial class HeapTrimLog
+{
+    [LoggerMessage(EventId = 3101, EventName = "HeapTrimStarted", Level = LogLevel.Debug,
+        Message = "Heap trimming: gen0 budget {Gen0Budget} bytes, compaction every {CompactInterval} (first after {FirstCompaction})")]
+    public static partial void Started(ILogger logger, long gen0Budget, TimeSpan compactInterval, TimeSpan firstCompaction);
+
+    [LoggerMessage(EventId = 3102, EventName = "HeapTrimDisabled", Level = LogLevel.Information,
+        Message = "Heap trimming is off (Memory:Gen0Budget 0, Memory:CompactInterval 00:00:00): the runtime's own GC budgets apply")]
+    public static partial void Disabled(ILogger logger);
+
+    [LoggerMessage(EventId = 3103, EventName = "HeapCompacted", Level = LogLevel.Debug,
+        Message = "Heap compacted in {Milliseconds:F1} ms: committed {CommittedBefore} -> {CommittedAfter} bytes, heap {HeapAfter} bytes")]
+    public static partial void Compacted(ILogger logger, double milliseconds, long committedBefore, long committedAfter, long heapAfter);
+}
