@@ -164,6 +164,9 @@ public sealed class MemoryOptions
     /// <summary>Bytes allocated since the last gen0 collection after which the agent asks for one; 0 leaves it to the runtime.</summary>
     public long Gen0Budget { get; set; } = 1024 * 1024;
 
-    /// <summary>How often a full, compacting collection returns free heap memory to the OS; zero disables it.</summary>
+    /// <summary>How often a full, compacting collection returns free heap and native memory to the OS; zero disables it.</summary>
     public TimeSpan CompactInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Growth of resident memory since the last compaction that brings the next one forward; 0: on schedule only.</summary>
+    public long TrimGrowth { get; set; } = 4 * 1024 * 1024;
 }

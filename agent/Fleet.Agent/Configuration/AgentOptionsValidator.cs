@@ -7,6 +7,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
 {
     private const long MinGen0Budget = 256 * 1024;
     private const long MaxGen0Budget = 256 * 1024 * 1024;
+    private const long MinTrimGrowth = 1024 * 1024;
+    private const long MaxTrimGrowth = 1024L * 1024 * 1024;
     private static readonly TimeSpan MinCompactInterval = TimeSpan.FromSeconds(10);
 
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
@@ -70,6 +72,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.Memory.Gen0Budget != 0 && options.Memory.Gen0Budget is < MinGen0Budget or > MaxGen0Budget)
         {
             errors.Add($"Memory:Gen0Budget must be 0 (the runtime's budget) or between {MinGen0Budget} and {MaxGen0Budget} bytes (got {options.Memory.Gen0Budget}).");
+        }
+
+        if (options.Memory.TrimGrowth != 0 && options.Memory.TrimGrowth is < MinTrimGrowth or > MaxTrimGrowth)
+        {
+            errors.Add($"Memory:TrimGrowth must be 0 (compact on schedule only) or between {MinTrimGrowth} and {MaxTrimGrowth} bytes (got {options.Memory.TrimGrowth}).");
         }
 
         if (options.Memory.CompactInterval != TimeSpan.Zero && options.Memory.CompactInterval < MinCompactInterval)

@@ -11,6 +11,6 @@ internal static partial class HeapTrimLog
     public static partial void Disabled(ILogger logger);
 
     [LoggerMessage(EventId = 3103, EventName = "HeapCompacted", Level = LogLevel.Debug,
-        Message = "Heap compacted in {Milliseconds:F1} ms: committed {CommittedBefore} -> {CommittedAfter} bytes, heap {HeapAfter} bytes")]
-    public static partial void Compacted(ILogger logger, double milliseconds, long committedBefore, long committedAfter, long heapAfter);
+        Message = "Heap compacted and native memory trimmed in {Milliseconds:F1} ms: resident {ResidentBefore} -> {ResidentAfter} bytes, managed heap {HeapAfter} bytes")]
+    public static partial void Compacted(ILogger logger, double milliseconds, long residentBefore, long residentAfter, long heapAfter);
 }

@@ -16,7 +16,7 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var memory = options.Value.Memory;
-        var policy = new HeapTrimPolicy(memory.Gen0Budget, memory.CompactInterval);
+        var policy = new HeapTrimPolicy(memory.Gen0Budget, memory.CompactInterval, memory.TrimGrowth);
         if (!policy.Enabled)
         {
             HeapTrimLog.Disabled(logger);
@@ -30,7 +30,7 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var reading = new HeapReading(time.GetElapsedTime(started), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0));
+                var reading = new HeapReading(time.GetElapsedTime(started), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), ResidentBytes());
                 switch (policy.Decide(reading))
                 {
                     case HeapAction.CollectGen0:
@@ -51,13 +51,29 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
 
     private void Compact()
     {
-        var before = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        var before = ResidentBytes();
         var stopwatch = Stopwatch.StartNew();
         // Aggressive: compacts every generation and decommits what is free, so resident memory goes down.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
         stopwatch.Stop();
         stats.CountCompaction();
-        var after = GC.GetGCMemoryInfo();
-        HeapTrimLog.Compacted(logger, stopwatch.Elapsed.TotalMilliseconds, before, after.TotalCommittedBytes, after.HeapSizeBytes);
+        HeapTrimLog.Compacted(logger, stopwatch.Elapsed.TotalMilliseconds, before, ResidentBytes(), GC.GetGCMemoryInfo().HeapSizeBytes);
+    }
+
+    /// <summary>Resident set size from /proc/self/statm (pages); 0 where there is none.</summary>
+    private static long ResidentBytes()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/statm").Split(' ', 3);
+            return fields.Length > 1 && long.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var pages)
+                ? pages * Environment.SystemPageSize
+                : 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 }

@@ -1,7 +1,10 @@
 namespace Fleet.Agent.Memory;
 
-/// <summary>What the runtime reports at one tick: time since the agent started, bytes allocated so far, gen0 collections so far.</summary>
-internal readonly record struct HeapReading(TimeSpan Uptime, long AllocatedBytes, int Gen0Collections);
+/// <summary>
+/// What the process reports at one tick: time since the agent started, bytes allocated so far, gen0
+/// collections so far, and its resident memory (0 when unknown).
+/// </summary>
+internal readonly record struct HeapReading(TimeSpan Uptime, long AllocatedBytes, int Gen0Collections, long ResidentBytes = 0);
 
 /// <summary>What <see cref="HeapTrimPolicy"/> asks for at a tick.</summary>
 internal enum HeapAction
@@ -11,7 +14,7 @@ internal enum HeapAction
     /// <summary>A gen0 collection: the budget since the last one is spent.</summary>
     CollectGen0,
 
-    /// <summary>A full, compacting collection that also returns free memory to the OS.</summary>
+    /// <summary>A full, compacting collection, then free native memory handed back to the OS.</summary>
     Compact,
 }
 
@@ -19,9 +22,11 @@ internal enum HeapAction
 /// Decides when the agent collects garbage itself (pure; the caller does the collecting). A workstation GC
 /// gives gen0 an allocation budget sized from the CPU's cache, 16 MB with a 32 MB L3, and the agent allocates
 /// about 80 KB a second: left alone the heap would fill that budget over minutes and stay resident at that
-/// size. A small budget of our own keeps the young heap at about a megabyte, and a compaction now and then
-/// (first <see cref="FirstCompaction"/> after start, when start-up's garbage is dead) hands freed regions back.
-/// Both are cheap for a heap this small: a gen0 collection every few seconds, a full one every few minutes.
+/// size. A small budget of our own keeps the young heap at about a megabyte. A compaction hands freed heap
+/// regions and free native memory back: first <see cref="FirstCompaction"/> after start, when start-up's
+/// garbage is dead, then every compaction interval, and also as soon as resident memory has grown by the
+/// trim threshold since the last one (a slow refresh leaves ~15 MB of free native memory behind). All are
+/// cheap for a heap this small: a gen0 collection every few seconds, a full one every few minutes.
 /// </summary>
 internal sealed class HeapTrimPolicy
 {
@@ -30,18 +35,25 @@ internal sealed class HeapTrimPolicy
 
     private readonly long _gen0Budget;
     private readonly TimeSpan _compactInterval;
+    private readonly long _trimGrowth;
     private TimeSpan _nextCompaction;
+    private bool _compacted;
+    private bool _rebase;
+    private long _residentAfterCompaction;
     private int _gen0Seen = -1;
     private long _allocatedAtLastGen0;
 
     /// <param name="gen0Budget">Bytes allocated since the last gen0 collection that trigger one; 0 leaves gen0 to the runtime.</param>
     /// <param name="compactInterval">Time between compactions after the first; zero: never compact.</param>
-    public HeapTrimPolicy(long gen0Budget, TimeSpan compactInterval)
+    /// <param name="trimGrowth">Growth of resident memory since the last compaction that triggers one at once; 0: only on schedule.</param>
+    public HeapTrimPolicy(long gen0Budget, TimeSpan compactInterval, long trimGrowth = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(gen0Budget);
         ArgumentOutOfRangeException.ThrowIfLessThan(compactInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegative(trimGrowth);
         _gen0Budget = gen0Budget;
         _compactInterval = compactInterval;
+        _trimGrowth = compactInterval == TimeSpan.Zero ? 0 : trimGrowth;
         _nextCompaction = compactInterval == TimeSpan.Zero ? TimeSpan.MaxValue
             : compactInterval < FirstCompaction ? compactInterval
             : FirstCompaction;
@@ -59,9 +71,18 @@ internal sealed class HeapTrimPolicy
             _allocatedAtLastGen0 = reading.AllocatedBytes;
         }
 
-        if (reading.Uptime >= _nextCompaction)
+        // The first reading after a compaction is what it left: growth is measured from there.
+        if (_rebase)
+        {
+            _rebase = false;
+            _residentAfterCompaction = reading.ResidentBytes;
+        }
+
+        if (reading.Uptime >= _nextCompaction || GrewPastThreshold(reading))
         {
             _nextCompaction = reading.Uptime + _compactInterval;
+            _compacted = true;
+            _rebase = true;
             return HeapAction.Compact;
         }
 
@@ -69,4 +90,8 @@ internal sealed class HeapTrimPolicy
             ? HeapAction.CollectGen0
             : HeapAction.None;
     }
+
+    // Only after the first scheduled compaction: start-up's growth is expected and that compaction handles it.
+    private bool GrewPastThreshold(HeapReading reading) =>
+        _trimGrowth > 0 && _compacted && _residentAfterCompaction > 0 && reading.ResidentBytes - _residentAfterCompaction >= _trimGrowth;
 }
