@@ -56,7 +56,7 @@ internal static class AgentSelfMetrics
             w.EndSample((ulong)runtime.CollectionsByGeneration[generation]);
         }
 
-        w.BeginFamily("fleet_agent_gc_induced_total", PrometheusMetricType.Counter, "Collections the agent asked for itself (Memory:Gen0Budget, Memory:CompactInterval).");
+        w.BeginFamily("fleet_agent_gc_induced_total", PrometheusMetricType.Counter, "Collections the agent asked for itself (Memory:Gen0Budget; Memory:CompactInterval and Memory:TrimGrowth).");
         w.BeginSample();
         w.Label("kind", "gen0");
         w.EndSample((ulong)runtime.InducedGen0);

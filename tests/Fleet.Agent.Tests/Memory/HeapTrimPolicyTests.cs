@@ -86,6 +86,57 @@ public sealed class HeapTrimPolicyTests
     }
 
     [Fact]
+    public void Decide_ResidentGrewByTheThresholdAfterTheFirstCompaction_CompactsAtOnce()
+    {
+        var policy = new HeapTrimPolicy(0, FiveMinutes, trimGrowth: 4 * MiB);
+        var first = HeapTrimPolicy.FirstCompaction;
+
+        Assert.Equal(HeapAction.Compact, policy.Decide(Resident(first, 60 * MiB)));
+        // What the compaction left is the base: 57 MiB.
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(1), 57 * MiB)));
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(2), (61 * MiB) - 1)));
+        Assert.Equal(HeapAction.Compact, policy.Decide(Resident(first + TimeSpan.FromSeconds(3), 61 * MiB)));
+        // Growth that stays (live data) becomes the new base instead of compacting every second.
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(4), 61 * MiB)));
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(5), 64 * MiB)));
+        // The schedule restarts from the growth compaction.
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(3) + FiveMinutes - TimeSpan.FromSeconds(1), 61 * MiB)));
+        Assert.Equal(HeapAction.Compact, policy.Decide(Resident(first + TimeSpan.FromSeconds(3) + FiveMinutes, 61 * MiB)));
+    }
+
+    [Fact]
+    public void Decide_GrowthDuringStartUp_WaitsForTheFirstScheduledCompaction()
+    {
+        var policy = new HeapTrimPolicy(0, FiveMinutes, trimGrowth: 4 * MiB);
+
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(TimeSpan.FromSeconds(1), 20 * MiB)));
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(TimeSpan.FromSeconds(2), 60 * MiB)));
+        Assert.Equal(HeapAction.Compact, policy.Decide(Resident(HeapTrimPolicy.FirstCompaction, 60 * MiB)));
+    }
+
+    [Fact]
+    public void Decide_ResidentUnknown_CompactsOnScheduleOnly()
+    {
+        var policy = new HeapTrimPolicy(0, FiveMinutes, trimGrowth: 4 * MiB);
+        var first = HeapTrimPolicy.FirstCompaction;
+        policy.Decide(Resident(first, 0));
+
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(1), 0)));
+        Assert.Equal(HeapAction.None, policy.Decide(Resident(first + TimeSpan.FromSeconds(2), 500 * MiB)));
+    }
+
+    [Fact]
+    public void Decide_CompactionOff_GrowthNeverCompacts()
+    {
+        var policy = new HeapTrimPolicy(MiB, TimeSpan.Zero, trimGrowth: 4 * MiB);
+
+        for (var second = 1; second < 600; second += 30)
+        {
+            Assert.NotEqual(HeapAction.Compact, policy.Decide(Resident(TimeSpan.FromSeconds(second), second * MiB)));
+        }
+    }
+
+    [Fact]
     public void Decide_BothOff_NeverActsAndSaysSo()
     {
         var policy = new HeapTrimPolicy(0, TimeSpan.Zero);
@@ -95,12 +146,15 @@ public sealed class HeapTrimPolicyTests
     }
 
     [Theory]
-    [InlineData(-1, 0)]
-    [InlineData(0, -1)]
-    public void Constructor_NegativeSettings_Refused(long budget, int intervalSeconds) =>
-        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => new HeapTrimPolicy(budget, TimeSpan.FromSeconds(intervalSeconds)));
+    [InlineData(-1, 0, 0)]
+    [InlineData(0, -1, 0)]
+    [InlineData(0, 60, -1)]
+    public void Constructor_NegativeSettings_Refused(long budget, int intervalSeconds, long trimGrowth) =>
+        Assert.ThrowsAny<ArgumentOutOfRangeException>(() => new HeapTrimPolicy(budget, TimeSpan.FromSeconds(intervalSeconds), trimGrowth));
 
     private static HeapReading At(int seconds, long allocated, int gen0) => new(TimeSpan.FromSeconds(seconds), allocated, gen0);
 
     private static HeapReading At(TimeSpan uptime, long allocated = 0, int gen0 = 0) => new(uptime, allocated, gen0);
+
+    private static HeapReading Resident(TimeSpan uptime, long resident) => new(uptime, 0, 0, resident);
 }
