@@ -169,4 +169,7 @@ public sealed class MemoryOptions
 
     /// <summary>Growth of resident memory since the last compaction that brings the next one forward; 0: on schedule only.</summary>
     public long TrimGrowth { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Native (malloc) blocks from this size up are unmapped as soon as they are freed (glibc); 0 keeps glibc's default.</summary>
+    public int MmapThreshold { get; set; } = 64 * 1024;
 }

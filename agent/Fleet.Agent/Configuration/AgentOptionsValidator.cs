@@ -9,6 +9,8 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
     private const long MaxGen0Budget = 256 * 1024 * 1024;
     private const long MinTrimGrowth = 1024 * 1024;
     private const long MaxTrimGrowth = 1024L * 1024 * 1024;
+    private const int MinMmapThreshold = 4096;
+    private const int MaxMmapThreshold = 32 * 1024 * 1024; // glibc's own upper bound on 64-bit (HEAP_MAX_SIZE / 2)
     private static readonly TimeSpan MinCompactInterval = TimeSpan.FromSeconds(10);
 
     public ValidateOptionsResult Validate(string? name, AgentOptions options)
@@ -77,6 +79,11 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         if (options.Memory.TrimGrowth != 0 && options.Memory.TrimGrowth is < MinTrimGrowth or > MaxTrimGrowth)
         {
             errors.Add($"Memory:TrimGrowth must be 0 (compact on schedule only) or between {MinTrimGrowth} and {MaxTrimGrowth} bytes (got {options.Memory.TrimGrowth}).");
+        }
+
+        if (options.Memory.MmapThreshold != 0 && options.Memory.MmapThreshold is < MinMmapThreshold or > MaxMmapThreshold)
+        {
+            errors.Add($"Memory:MmapThreshold must be 0 (glibc's default) or between {MinMmapThreshold} and {MaxMmapThreshold} bytes (got {options.Memory.MmapThreshold}).");
         }
 
         if (options.Memory.CompactInterval != TimeSpan.Zero && options.Memory.CompactInterval < MinCompactInterval)

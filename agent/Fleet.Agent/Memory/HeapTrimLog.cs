@@ -13,4 +13,8 @@ internal static partial class HeapTrimLog
     [LoggerMessage(EventId = 3103, EventName = "HeapCompacted", Level = LogLevel.Debug,
         Message = "Heap compacted and native memory trimmed in {Milliseconds:F1} ms: resident {ResidentBefore} -> {ResidentAfter} bytes, managed heap {HeapAfter} bytes")]
     public static partial void Compacted(ILogger logger, double milliseconds, long residentBefore, long residentAfter, long heapAfter);
+
+    [LoggerMessage(EventId = 3104, EventName = "MmapThreshold", Level = LogLevel.Debug,
+        Message = "Native blocks of {Bytes} bytes and more are mapped on their own (glibc mmap threshold): {Applied}")]
+    public static partial void MmapThreshold(ILogger logger, int bytes, bool applied);
 }

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Agent.Memory;
 
 /// <summary>
-/// Once a second, reads the runtime's allocation figures and carries out what <see cref="HeapTrimPolicy"/>
-/// decides (Memory:Gen0Budget, Memory:CompactInterval). Nothing else lives here.
+/// Sets glibc's mmap threshold (Memory:MmapThreshold), then once a second reads the runtime's allocation
+/// figures and resident memory and carries out what <see cref="HeapTrimPolicy"/> decides (Memory:Gen0Budget,
+/// Memory:CompactInterval, Memory:TrimGrowth). Nothing else lives here.
 /// </summary>
 internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider time, HeapTrimStats stats, ILogger<HeapTrimLoop> logger)
     : BackgroundService
@@ -16,6 +17,11 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var memory = options.Value.Memory;
+        if (memory.MmapThreshold > 0)
+        {
+            HeapTrimLog.MmapThreshold(logger, memory.MmapThreshold, NativeHeap.SetMmapThreshold(memory.MmapThreshold));
+        }
+
         var policy = new HeapTrimPolicy(memory.Gen0Budget, memory.CompactInterval, memory.TrimGrowth);
         if (!policy.Enabled)
         {

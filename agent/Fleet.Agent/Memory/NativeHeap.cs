@@ -3,13 +3,21 @@ using System.Runtime.InteropServices;
 namespace Fleet.Agent.Memory;
 
 /// <summary>
-/// glibc's malloc_trim: hands free pages of every malloc arena back to the OS. glibc keeps what native code
-/// (the JIT, the runtime) freed for reuse, per thread arena, and a burst of native work (a slow refresh) can
-/// leave 15 MB free but resident. Absent elsewhere (musl, other OSes): then a no-op, found out once.
+/// glibc's allocator, as far as the agent steers it. The JIT allocates its working memory with malloc in
+/// 64 KB blocks; glibc keeps freed blocks in the thread's arena for reuse, so each burst of compilation (a
+/// slow refresh's code reaching a new tier) leaves up to ~15 MB free but resident. Blocks from the mmap
+/// threshold up are mapped on their own and unmapped when freed, and malloc_trim hands back what is
+/// free in every arena. Absent elsewhere (musl, other OSes): both are no-ops, found out once.
 /// </summary>
 internal static partial class NativeHeap
 {
+    /// <summary>glibc's mallopt parameter M_MMAP_THRESHOLD (malloc.h).</summary>
+    private const int MmapThresholdParameter = -3;
+
     private static readonly Lazy<bool> Available = new(Probe);
+
+    /// <summary>Allocations of at least <paramref name="bytes"/> get their own mapping; false when not glibc or refused.</summary>
+    public static bool SetMmapThreshold(int bytes) => Available.Value && MallOpt(MmapThresholdParameter, bytes) == 1;
 
     /// <summary>Trims; false when this C library has no malloc_trim.</summary>
     public static bool Trim()
@@ -43,4 +51,7 @@ internal static partial class NativeHeap
 
     [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
+
+    [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
+    private static partial int MallOpt(int parameter, int value);
 }

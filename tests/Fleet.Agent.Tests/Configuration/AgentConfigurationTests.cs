@@ -46,6 +46,7 @@ public sealed class AgentConfigurationTests
     [InlineData("Aggregator:ReconnectMaxDelay", "00:00:00.100", "Aggregator:ReconnectMaxDelay must not be shorter than Aggregator:ReconnectMinDelay.")]
     [InlineData("Memory:Gen0Budget", "1000", "Memory:Gen0Budget must be 0 (the runtime's budget) or between 262144 and 268435456 bytes (got 1000).")]
     [InlineData("Memory:Gen0Budget", "-1", "Memory:Gen0Budget must be 0 (the runtime's budget) or between 262144 and 268435456 bytes (got -1).")]
+    [InlineData("Memory:MmapThreshold", "100", "Memory:MmapThreshold must be 0 (glibc's default) or between 4096 and 33554432 bytes (got 100).")]
     [InlineData("Memory:TrimGrowth", "4096", "Memory:TrimGrowth must be 0 (compact on schedule only) or between 1048576 and 1073741824 bytes (got 4096).")]
     [InlineData("Memory:CompactInterval", "00:00:05", "Memory:CompactInterval must be 00:00:00 (never) or at least 00:00:10 (got 00:00:05).")]
     [InlineData("Memory:CompactInterval", "-00:01:00", "Memory:CompactInterval must be 00:00:00 (never) or at least 00:00:10 (got -00:01:00).")]
@@ -136,7 +137,7 @@ public sealed class AgentConfigurationTests
               "Aggregator": { "Endpoints": [ "https://agg-1:7500", "https://agg-2:7500" ], "ReconnectMinDelay": "00:00:00.500", "ReconnectMaxDelay": "00:00:30" },
               "Listen": { "Grpc": "127.0.0.1:7401", "Http": "[::1]:8009" },
               "Collection": { "Interval": "00:00:02", "SlowInterval": "00:10:00", "TopTables": 20 },
-              "Memory": { "Gen0Budget": 4194304, "CompactInterval": "00:15:00", "TrimGrowth": 8388608 }
+              "Memory": { "Gen0Budget": 4194304, "CompactInterval": "00:15:00", "TrimGrowth": 8388608, "MmapThreshold": 131072 }
             }
             """);
 
@@ -151,7 +152,7 @@ public sealed class AgentConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(30), options.Aggregator.ReconnectMaxDelay);
         Assert.Equal(("127.0.0.1:7401", "[::1]:8009"), (options.Listen.Grpc, options.Listen.Http));
         Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(10), 20), (options.Collection.Interval, options.Collection.SlowInterval, options.Collection.TopTables));
-        Assert.Equal((4194304L, TimeSpan.FromMinutes(15), 8388608L), (options.Memory.Gen0Budget, options.Memory.CompactInterval, options.Memory.TrimGrowth));
+        Assert.Equal((4194304L, TimeSpan.FromMinutes(15), 8388608L, 131072), (options.Memory.Gen0Budget, options.Memory.CompactInterval, options.Memory.TrimGrowth, options.Memory.MmapThreshold));
     }
 
     [Fact]
@@ -179,7 +180,7 @@ public sealed class AgentConfigurationTests
         Assert.Empty(options.Aggregator.Endpoints);
         Assert.Equal((false, 100, ""), (options.Node.NoFailover, options.Node.CandidatePriority, options.Node.Zone));
         Assert.False(options.Tls.Enabled);
-        Assert.Equal((1048576L, TimeSpan.FromMinutes(5), 4194304L), (options.Memory.Gen0Budget, options.Memory.CompactInterval, options.Memory.TrimGrowth));
+        Assert.Equal((1048576L, TimeSpan.FromMinutes(5), 4194304L, 65536), (options.Memory.Gen0Budget, options.Memory.CompactInterval, options.Memory.TrimGrowth, options.Memory.MmapThreshold));
     }
 
     [Fact]
