@@ -20,6 +20,8 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
 
     private readonly PostgresOptions _options;
     private readonly Lazy<NpgsqlDataSource> _main;
+    private readonly Lazy<NpgsqlDataSource> _settings;
+    private readonly UnpooledDataSources _otherDatabases;
 
     public PostgresConnectionFactory(IOptions<AgentOptions> options)
         : this(options.Value.Postgres)
@@ -30,6 +32,8 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
     {
         _options = options;
         _main = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: true), LazyThreadSafetyMode.ExecutionAndPublication);
+        _settings = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: false, sessionOptions: false), LazyThreadSafetyMode.ExecutionAndPublication);
+        _otherDatabases = new UnpooledDataSources(SlowQueries.MaxTableDatabases, database => Build(database, pooled: false));
     }
 
     /// <summary>The configured database name (the one the main session is connected to).</summary>
@@ -44,7 +48,7 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
 
     /// <summary>Opens a new unpooled session to <paramref name="database"/>; disposing the lease closes it.</summary>
     public Task<DatabaseSession> OpenDatabaseSessionAsync(string database, CancellationToken cancellationToken) =>
-        OpenSessionAsync(database, sessionOptions: true, cancellationToken);
+        OpenSessionAsync(_otherDatabases.For(database), cancellationToken);
 
     /// <summary>
     /// Opens a new unpooled session to the configured database <em>without</em> the agent's session settings,
@@ -55,21 +59,10 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
     /// still bounds it.
     /// </summary>
     public Task<DatabaseSession> OpenSettingsSessionAsync(CancellationToken cancellationToken) =>
-        OpenSessionAsync(_options.Database, sessionOptions: false, cancellationToken);
+        OpenSessionAsync(_settings.Value, cancellationToken);
 
-    private async Task<DatabaseSession> OpenSessionAsync(string database, bool sessionOptions, CancellationToken cancellationToken)
-    {
-        var dataSource = Build(database, pooled: false, sessionOptions);
-        try
-        {
-            return new DatabaseSession(dataSource, await dataSource.OpenConnectionAsync(cancellationToken));
-        }
-        catch
-        {
-            await dataSource.DisposeAsync();
-            throw;
-        }
-    }
+    private static async Task<DatabaseSession> OpenSessionAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        new(await dataSource.OpenConnectionAsync(cancellationToken));
 
     /// <summary>The password, or null when none is configured. Read on every (re)connect so rotation works.</summary>
     internal static string? ReadPassword(PostgresOptions options)
@@ -155,20 +148,92 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         {
             await _main.Value.DisposeAsync();
         }
+
+        if (_settings.IsValueCreated)
+        {
+            await _settings.Value.DisposeAsync();
+        }
+
+        await _otherDatabases.DisposeAsync();
     }
 
     private static string Milliseconds(TimeSpan value) =>
         ((long)Math.Max(1, Math.Ceiling(value.TotalMilliseconds))).ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>A short-lived session to one database together with the data source it came from.</summary>
-internal sealed class DatabaseSession(NpgsqlDataSource dataSource, NpgsqlConnection connection) : IAsyncDisposable
+/// <summary>A short-lived, unpooled session to one database; disposing it closes the connection.</summary>
+internal sealed class DatabaseSession(NpgsqlConnection connection) : IAsyncDisposable
 {
     public NpgsqlConnection Connection { get; } = connection;
 
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+}
+
+/// <summary>
+/// Unpooled data sources per database, built once and reused by every slow refresh: building one runs
+/// Npgsql's connection-string machinery (a 10 KB-IL method the JIT would otherwise recompile at its next
+/// tier mid-refresh, needing ~13 MB for a few seconds). At most <c>capacity</c> are kept, the least
+/// recently used dropped first, so databases that come and go (CI systems) cannot grow it without bound.
+/// </summary>
+internal sealed class UnpooledDataSources(int capacity, Func<string, NpgsqlDataSource> build) : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (NpgsqlDataSource Source, long LastUse)> _byDatabase = new(StringComparer.Ordinal);
+    private long _uses;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byDatabase.Count;
+            }
+        }
+    }
+
+    public NpgsqlDataSource For(string database)
+    {
+        NpgsqlDataSource? evicted = null;
+        NpgsqlDataSource source;
+        lock (_lock)
+        {
+            if (_byDatabase.TryGetValue(database, out var entry))
+            {
+                source = entry.Source;
+            }
+            else
+            {
+                if (_byDatabase.Count >= capacity)
+                {
+                    var oldest = _byDatabase.MinBy(pair => pair.Value.LastUse);
+                    _byDatabase.Remove(oldest.Key);
+                    evicted = oldest.Value.Source;
+                }
+
+                source = build(database);
+            }
+
+            _byDatabase[database] = (source, ++_uses);
+        }
+
+        // An unpooled data source holds no connections of its own: disposing it closes nothing in use.
+        evicted?.Dispose();
+        return source;
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await Connection.DisposeAsync();
-        await dataSource.DisposeAsync();
+        List<NpgsqlDataSource> sources;
+        lock (_lock)
+        {
+            sources = [.. _byDatabase.Values.Select(entry => entry.Source)];
+            _byDatabase.Clear();
+        }
+
+        foreach (var source in sources)
+        {
+            await source.DisposeAsync();
+        }
     }
 }

@@ -24,6 +24,14 @@ internal static class RuntimeKnobs
         new("conserve memory", "GCConserveMemory=7", "compact gen2 to limit fragmentation", Env(("GCConserveMemory", "7"))),
         new("quiet request log", "FLEET_AGENT_Logging__LogLevel__Microsoft.AspNetCore=Warning", "configuration, not runtime: no Information log lines for every HTTP request (scrapes)",
             new Dictionary<string, string>(StringComparer.Ordinal) { ["FLEET_AGENT_Logging__LogLevel__Microsoft.AspNetCore"] = "Warning" }),
+        new("heap left to the runtime", "FLEET_AGENT_Memory__Gen0Budget=0, CompactInterval=0, MmapThreshold=0",
+            "configuration, not runtime: no induced collections, no trims, glibc's mmap threshold (its own gen0 budget fills only after ~3 min: use --knob-seconds 400)",
+            new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["FLEET_AGENT_Memory__Gen0Budget"] = "0",
+                ["FLEET_AGENT_Memory__CompactInterval"] = "00:00:00",
+                ["FLEET_AGENT_Memory__MmapThreshold"] = "0",
+            }),
         new("W^X off", "EnableWriteXorExecute=0", "JIT code in plain anonymous memory instead of a double-mapped memfd (env only)", Env(("EnableWriteXorExecute", "0"))),
     ];
 
