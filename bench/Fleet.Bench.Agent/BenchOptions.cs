@@ -51,6 +51,9 @@ internal sealed class BenchOptions
 
     public TimeSpan KnobSeconds { get; private set; } = TimeSpan.FromSeconds(75);
 
+    /// <summary>With --knob NAME, only that variant of <see cref="Scenarios.RuntimeKnobs"/> is run (implies --knobs).</summary>
+    public string? KnobName { get; private set; }
+
     public string WorkDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "fleet-bench-agent");
 
     public string? JsonPath { get; private set; }
@@ -77,6 +80,7 @@ internal sealed class BenchOptions
           --exporter PATH     postgres_exporter binary (default /usr/bin/prometheus-postgres-exporter)
           --no-install        do not apt-get install prometheus-postgres-exporter when missing
           --knobs             also measure the trimmed agent under alternative runtime settings
+          --knob NAME         only this knob variant (implies --knobs), e.g. "heap left to the runtime"
           --knob-seconds N    seconds per knob variant, the last 30 cycles measured (default 75)
           --quick             short windows for a smoke run (numbers are noisier)
           --work DIR          builds and run files (default /tmp/fleet-bench-agent)
@@ -114,6 +118,10 @@ internal sealed class BenchOptions
                 case "--exporter": options.ExporterPath = Value(); break;
                 case "--no-install": options.InstallExporter = false; break;
                 case "--knobs": options.Knobs = true; break;
+                case "--knob":
+                    options.Knobs = true;
+                    options.KnobName = Value();
+                    break;
                 case "--knob-seconds": options.KnobSeconds = TimeSpan.FromSeconds(Int(name, Value(), 40, 3600, problems)); break;
                 case "--quick":
                     options.Cycles = 15;
@@ -130,6 +138,11 @@ internal sealed class BenchOptions
                 case "--repo": options.RepoRoot = Value(); break;
                 default: problems.Add($"unknown option '{name}'"); break;
             }
+        }
+
+        if (options.KnobName is { } knob && !Scenarios.RuntimeKnobs.Variants.Any(k => k.Name == knob))
+        {
+            problems.Add($"--knob '{knob}' is none of: {string.Join(", ", Scenarios.RuntimeKnobs.Variants.Select(k => $"'{k.Name}'"))}");
         }
 
         errors = problems;

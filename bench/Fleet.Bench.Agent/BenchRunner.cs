@@ -145,7 +145,7 @@ internal static class BenchRunner
 
                 if (options.Knobs)
                 {
-                    foreach (var knob in RuntimeKnobs.Variants)
+                    foreach (var knob in RuntimeKnobs.Variants.Where(k => options.KnobName is null || k.Name == options.KnobName))
                     {
                         results.Knobs.Add(await MeasureKnobAsync(trimmed.Binary, knob, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken));
                     }
