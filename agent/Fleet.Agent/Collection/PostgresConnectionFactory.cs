@@ -129,12 +129,13 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
             settings.MaxPoolSize = 2;
         }
 
-        // Password via a provider, so it is never part of the connection string and is re-read on each
-        // physical connect (a rotated password file takes effect without restarting the agent).
         // Every column the agent reads is a built-in type with a fixed OID, so Npgsql need not load the
         // server's type catalogue on each new connection (the slow refresh opens a few every 5 minutes): one
         // round trip and several MB of garbage less per connection.
         builder.ConfigureTypeLoading(typeLoading => typeLoading.EnableTypeLoading(false));
+
+        // Password via a provider, so it is never part of the connection string and is re-read on each
+        // physical connect (a rotated password file takes effect without restarting the agent).
         var options = _options;
         builder.UsePasswordProvider(
             _ => ReadPassword(options) ?? string.Empty,
