@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Fleet.Chaos.Faults;
 using Fleet.LocalFleet;
+using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
 using Fleet.Rpc;
 using Fleet.Rpc.Client;
@@ -70,7 +71,7 @@ public sealed class ChaosFleet : IAsyncDisposable
     private static async Task<ChaosFleet> TryStartAsync(ChaosFleetOptions chaosOptions, Action<string> log)
     {
         // Aggregator gRPC + HTTP, 3 agents × (gRPC + HTTP), and one for the proxy.
-        var ports = ConsecutiveFreePorts(2 + (2 * 3) + 1);
+        var ports = FreeTcpPort.PickConsecutive(2 + (2 * 3) + 1);
         var proxied = chaosOptions.ProxiedAgent;
         var proxy = proxied is null ? null : TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, ports), listenPort: ports + 8);
         var options = new LocalFleetOptions
@@ -189,51 +190,6 @@ public sealed class ChaosFleet : IAsyncDisposable
         if (Proxy is not null)
         {
             await Proxy.DisposeAsync();
-        }
-    }
-
-    private static int ConsecutiveFreePorts(int count)
-    {
-        // Below the kernel's ephemeral range, which every outgoing connection (the writer opens one per write)
-        // draws from: a port chosen there can be taken by a client socket before the fleet binds it.
-        var below = Math.Max(EphemeralRangeStart(), 21_000 + count);
-        for (var attempt = 0; attempt < 200; attempt++)
-        {
-            var start = Random.Shared.Next(20_000, below - count);
-            if (Enumerable.Range(start, count).All(IsFree))
-            {
-                return start;
-            }
-        }
-
-        throw new InvalidOperationException($"no {count} consecutive free ports found");
-    }
-
-    private static int EphemeralRangeStart()
-    {
-        const string RangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
-        try
-        {
-            var first = File.ReadAllText(RangeFile).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0];
-            return int.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : 32_768;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
-        {
-            return 32_768;
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
         }
     }
 }

@@ -1,4 +1,5 @@
 using Fleet.Aggregator;
+using Fleet.LocalFleet.Postgres;
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
 using Fleet.Rpc;
@@ -151,7 +152,7 @@ public sealed class ManualFailoverTests(ManualFailoverFixture fixture) : IClassF
         public static async Task<DisasterRecoveryRegion> StartAsync()
         {
             var directory = Directory.CreateTempSubdirectory("fleet-e2e-dr-").FullName;
-            var port = FreePorts.PickConsecutive(2);
+            var port = FreeTcpPort.PickConsecutive(2);
             var app = AggregatorHost.Build(null, new Dictionary<string, string?>
             {
                 ["Region"] = Region,

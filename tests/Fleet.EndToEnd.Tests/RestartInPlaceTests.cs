@@ -16,7 +16,7 @@ public sealed class RestartInPlaceTests(ITestOutputHelper output)
     [Fact]
     public async Task PostmasterKill_NoReplica_AgentRestartsInPlace_WritableAgain_NoFailover()
     {
-        var port = FreePorts.PickConsecutive(4);
+        var port = FreeTcpPort.PickConsecutive(4);
         await using var fleet = await LocalFleetHost.StartAsync(
             new LocalFleet.LocalFleetOptions
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Fleet.Agent;
+using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
 using Fleet.Testing.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -65,7 +66,7 @@ public class FleetFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _firstPort = FreePorts.PickConsecutive(FleetPorts + (2 * ExtraAgentSlots));
+        _firstPort = FreeTcpPort.PickConsecutive(FleetPorts + (2 * ExtraAgentSlots));
         var aggregatorSettings = new Dictionary<string, string?>
         {
             // The test keeps the aggregator's log; the console only gets errors.
