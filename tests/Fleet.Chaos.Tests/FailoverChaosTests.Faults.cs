@@ -207,8 +207,7 @@ public sealed partial class FailoverChaosTests
         Output.WriteLine($"writable again on {first.Node} {(first.At - killedAt).TotalMilliseconds:F0} ms after the kill, {(first.At - restartedAt).TotalMilliseconds:F0} ms after the restart");
 
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-        var missing = await WriteHistory.MissingOnAsync(postgres.Nodes.Single(n => n.Name == first.Node).ConnectionString, writer.Acknowledgements);
-        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes are missing on the new primary, e.g. {string.Join(", ", missing.Take(5))}");
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
         foreach (var replica in postgres.Replicas.Where(r => r.Name != first.Node))
         {
             Assert.False(await PostgresProbe.IsWritableAsync(replica.ConnectionString), $"{replica.Name} must not be writable next to {first.Node}");

@@ -32,8 +32,7 @@ public sealed partial class FailoverChaosTests(ITestOutputHelper output)
         output.WriteLine($"writable again on {first.Node} {writableAfter.TotalMilliseconds:F0} ms after the postmaster kill");
         Assert.Equal("node1", first.Node); // the synchronous standby is preferred
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-        var missing = await WriteHistory.MissingOnAsync(postgres.Nodes.Single(n => n.Name == first.Node).ConnectionString, writer.Acknowledgements);
-        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes are missing on the new primary, e.g. {string.Join(", ", missing.Take(5))}");
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
 
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Summary.Timeline == 2, "node1 published as primary on timeline 2", TimeSpan.FromSeconds(10));
         Assert.Equal(1UL, cluster.Summary.Epoch);
@@ -108,10 +107,17 @@ public sealed partial class FailoverChaosTests(ITestOutputHelper output)
         Assert.Equal("node2", response.Decision.NewPrimary);
         Assert.Equal("node2", first.Node);
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-        var missing = await WriteHistory.MissingOnAsync(postgres.Nodes.Single(n => n.Name == "node2").ConnectionString, writer.Acknowledgements);
-        Assert.Empty(missing);
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, "node2");
         await chaos.WaitUntilAsync(c => c.Summary.Primary == "node2" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node2" && e.Streaming),
             "the old primary node0 rejoined as a replica of node2", TimeSpan.FromSeconds(60));
         Assert.False(await PostgresProbe.IsWritableAsync(postgres.Primary.ConnectionString), "the old primary must not accept writes after rejoining");
+    }
+
+    /// <summary>Every write the writer saw acknowledged, on whichever node, is present on <paramref name="node"/> (the new primary).</summary>
+    private static async Task AssertNoAcknowledgedWriteMissingAsync(WritingScenario scenario, string node)
+    {
+        var acknowledged = scenario.Writer.Acknowledgements;
+        var missing = await WriteHistory.MissingOnAsync(scenario.Chaos.Fleet.Postgres.Nodes.Single(n => n.Name == node).ConnectionString, acknowledged);
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes are missing on {node}, the new primary, e.g. {string.Join(", ", missing.Take(5))}");
     }
 }
