@@ -286,19 +286,11 @@ internal sealed partial class FailoverController
         }
 
         FailoverLog.RejoinSent(logger, node.Cluster, node.Node, primary);
-        var succeeded = false;
-        try
-        {
-            var result = await commands.SendAsync(node, new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Rejoin = new RejoinCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
-                RejoinTimeout, CancellationToken.None);
-            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"rejoin as a replica of {primary}: {result.Outcome} {result.Message}");
-            succeeded = result.Outcome == CommandOutcome.Succeeded;
-        }
-        catch (TimeoutException ex)
-        {
-            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"rejoin as a replica of {primary} got no answer: {ex.Message}");
-        }
-
+        var succeeded = await SendRecordedAsync(
+            node,
+            new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Rejoin = new RejoinCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
+            RejoinTimeout,
+            $"rejoin as a replica of {primary}");
         lock (track)
         {
             if (!succeeded)
@@ -321,23 +313,36 @@ internal sealed partial class FailoverController
         if (primary is not null)
         {
             FailoverLog.Repointing(logger, node.Cluster, node.Node, primary);
-            try
-            {
-                var result = await commands.SendAsync(node, new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
-                    FollowTimeout, CancellationToken.None);
-                recorder.Record(EventKind.Command, node.Cluster, node.Node, $"repointed to {primary} (it did not stream from it): {result.Outcome} {result.Message}");
-                succeeded = result.Outcome == CommandOutcome.Succeeded;
-            }
-            catch (TimeoutException ex)
-            {
-                recorder.Record(EventKind.Command, node.Cluster, node.Node, $"repointing to {primary} got no answer: {ex.Message}");
-            }
+            succeeded = await SendRecordedAsync(
+                node,
+                new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
+                FollowTimeout,
+                $"repointed to {primary} (it did not stream from it)");
         }
 
         lock (track)
         {
             track.StrandedSince.Remove(node.Node);
             track.RepointBackoff[node.Node] = succeeded ? default : time.GetUtcNow() + RejoinRetryDelay;
+        }
+    }
+
+    /// <summary>
+    /// Sends a repair command outside any decision (Rejoin, a repointing Follow) and records what came back, or
+    /// that nothing did, as a Command event "<paramref name="action"/>: ..."; true only when it succeeded.
+    /// </summary>
+    private async Task<bool> SendRecordedAsync(NodeKey node, AggregatorCommand command, TimeSpan timeout, string action)
+    {
+        try
+        {
+            var result = await commands.SendAsync(node, command, timeout, CancellationToken.None);
+            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: {result.Outcome} {result.Message}");
+            return result.Outcome == CommandOutcome.Succeeded;
+        }
+        catch (TimeoutException ex)
+        {
+            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: no answer ({ex.Message})");
+            return false;
         }
     }
 
