@@ -36,7 +36,7 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                var reading = new HeapReading(time.GetElapsedTime(started), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), ResidentBytes());
+                var reading = new HeapReading(time.GetElapsedTime(started), GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), Environment.WorkingSet);
                 switch (policy.Decide(reading))
                 {
                     case HeapAction.CollectGen0:
@@ -57,29 +57,13 @@ internal sealed class HeapTrimLoop(IOptions<AgentOptions> options, TimeProvider 
 
     private void Compact()
     {
-        var before = ResidentBytes();
+        var before = Environment.WorkingSet;
         var stopwatch = Stopwatch.StartNew();
         // Aggressive: compacts every generation and decommits what is free, so resident memory goes down.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         NativeHeap.Trim();
         stopwatch.Stop();
         stats.CountCompaction();
-        HeapTrimLog.Compacted(logger, stopwatch.Elapsed.TotalMilliseconds, before, ResidentBytes(), GC.GetGCMemoryInfo().HeapSizeBytes);
-    }
-
-    /// <summary>Resident set size from /proc/self/statm (pages); 0 where there is none.</summary>
-    private static long ResidentBytes()
-    {
-        try
-        {
-            var fields = File.ReadAllText("/proc/self/statm").Split(' ', 3);
-            return fields.Length > 1 && long.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var pages)
-                ? pages * Environment.SystemPageSize
-                : 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return 0;
-        }
+        HeapTrimLog.Compacted(logger, stopwatch.Elapsed.TotalMilliseconds, before, Environment.WorkingSet, GC.GetGCMemoryInfo().HeapSizeBytes);
     }
 }
