@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Fleet.LocalFleet;
+using Fleet.LocalFleet.Postgres;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 using LocalFleetHost = Fleet.LocalFleet.LocalFleet;
@@ -242,7 +243,7 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output)
         const int portCount = 2 + (2 * (Replicas + 1));
         for (var attempt = 1; ; attempt++)
         {
-            var start = LoopbackPortBlock.PickStart(portCount);
+            var start = FreeTcpPort.PickConsecutive(portCount);
             var options = new LocalFleetOptions
             {
                 Region = Region,
