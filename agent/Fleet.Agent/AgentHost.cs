@@ -8,8 +8,8 @@ using Fleet.Agent.Metrics;
 using Fleet.Agent.RoleChecks;
 using Fleet.Agent.State;
 using Fleet.Hosting;
-using Fleet.Rpc.Hosting;
-using Fleet.Rpc.Server;
+using Fleet.Protos.V1;
+using Fleet.Hosting.Grpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -23,12 +23,13 @@ public static class AgentHost
 
     /// <summary>
     /// Builds the agent. <paramref name="configFile"/> is a JSON file (optional); <paramref name="overrides"/>
-    /// are applied last (tests, the local fleet launcher). Throws <see cref="OptionsValidationException"/>
-    /// listing every bad key.
+    /// are applied last (tests, the local fleet launcher); an <paramref name="embedded"/> host leaves process
+    /// signals to its owner. Throws <see cref="OptionsValidationException"/> listing every bad key.
     /// </summary>
-    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null)
+    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null, bool embedded = false)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        FleetHostDefaults.Apply(builder, embedded);
         HostConfiguration.Load(builder.Configuration, configFile, EnvironmentPrefix, overrides);
         var options = new AgentOptions();
         builder.Configuration.Bind(options);
@@ -59,7 +60,7 @@ public static class AgentHost
         builder.Services.AddHostedService<LinkClient>();
         builder.Services.AddSingleton<OperatorAudit>();
         builder.Services.AddSingleton<AgentApi>();
-        builder.Services.AddFleetRpc();
+        builder.Services.AddFleetGrpc();
 
         var tls = LoadTls(options.Tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -69,9 +70,8 @@ public static class AgentHost
         });
 
         var app = builder.Build();
-        app.MapGrpcService<AgentApi>(AgentApi.Descriptor);
-        app.MapGrpcHealthService();
-        app.MapGrpcReflectionService();
+        app.MapFleetGrpcService<AgentApi>(AgentService.Descriptor);
+        app.MapFleetGrpcHealthAndReflection();
         app.MapRoleChecks();
         app.MapAgentMetrics();
         return app;

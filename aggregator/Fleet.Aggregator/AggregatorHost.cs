@@ -9,8 +9,8 @@ using Fleet.Aggregator.Monitoring;
 using Fleet.Aggregator.State;
 using Fleet.Aggregator.Store;
 using Fleet.Hosting;
-using Fleet.Rpc.Hosting;
-using Fleet.Rpc.Server;
+using Fleet.Protos.V1;
+using Fleet.Hosting.Grpc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -22,9 +22,14 @@ public static class AggregatorHost
     /// <summary>Environment variables with this prefix override configuration (FLEET_AGGREGATOR_Region=kr-central).</summary>
     public const string EnvironmentPrefix = "FLEET_AGGREGATOR_";
 
-    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null)
+    /// <summary>
+    /// Builds the aggregator from <paramref name="configFile"/> (optional) and <paramref name="overrides"/>;
+    /// an <paramref name="embedded"/> host leaves process signals to its owner.
+    /// </summary>
+    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?>? overrides = null, TimeProvider? time = null, bool embedded = false)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        FleetHostDefaults.Apply(builder, embedded);
         HostConfiguration.Load(builder.Configuration, configFile, EnvironmentPrefix, overrides);
         var options = new AggregatorOptions();
         builder.Configuration.Bind(options);
@@ -39,7 +44,7 @@ public static class AggregatorHost
         services.AddSingleton<IValidateOptions<AggregatorOptions>, AggregatorOptionsValidator>();
         services.AddOptions<AggregatorOptions>().Bind(builder.Configuration).ValidateOnStart();
         services.AddSingleton(time ?? TimeProvider.System);
-        services.AddFleetRpc(o => o.MaxReceiveMessageSize = options.Link.MaxMessageBytes);
+        services.AddFleetGrpc(o => o.MaxReceiveMessageSize = options.Link.MaxMessageBytes, grpc => grpc.Interceptors.Add<RefusalInterceptor>());
         services.AddFleetStore(builder.Configuration);
         services.AddHealthRules(builder.Configuration);
         services.AddSingleton<FleetState>();
@@ -49,6 +54,7 @@ public static class AggregatorHost
         services.AddFleetMonitoring();
         services.AddFailover(builder.Configuration);
         services.AddSingleton<AgentLinkService>();
+        services.AddSingleton<FleetQueries>();
         services.AddSingleton<FleetApi>();
 
         var tls = options.Tls.Enabled
@@ -68,10 +74,9 @@ public static class AggregatorHost
 
         // The monitor publishes node views through the reader; build it now, not at the first API call.
         app.Services.GetRequiredService<FleetReader>();
-        app.MapGrpcService<AgentLinkService>(AgentLinkService.Descriptor);
-        app.MapGrpcService<FleetApi>(FleetApi.Descriptor);
-        app.MapGrpcHealthService();
-        app.MapGrpcReflectionService();
+        app.MapFleetGrpcService<AgentLinkService>(AgentLink.Descriptor);
+        app.MapFleetGrpcService<FleetApi>(FleetService.Descriptor);
+        app.MapFleetGrpcHealthAndReflection();
         app.MapHttpApi();
         app.MapDashboard();
         app.MapAggregatorMetrics();

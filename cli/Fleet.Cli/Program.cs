@@ -16,4 +16,7 @@ foreach (var command in RoleCommands.Create())
 }
 
 root.Subcommands.Add(LocalCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// SIGTERM and Ctrl-C cancel the running command, which then stops what it started (a local fleet stops its
+// hosts and PostgreSQL in a few seconds). The default 2 s before a forced exit is too short for that: a
+// forced exit could leave PostgreSQL running. 30 s is Kubernetes' grace period.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

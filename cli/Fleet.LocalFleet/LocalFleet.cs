@@ -220,7 +220,7 @@ public sealed class LocalFleet : IAsyncDisposable
 
     private async Task<WebApplication> StartAggregatorHostAsync(CancellationToken cancellationToken)
     {
-        var aggregator = AggregatorHost.Build(null, AggregatorSettings());
+        var aggregator = AggregatorHost.Build(null, AggregatorSettings(), embedded: true);
         try
         {
             await aggregator.StartAsync(cancellationToken);
@@ -235,7 +235,7 @@ public sealed class LocalFleet : IAsyncDisposable
 
     private async Task<WebApplication> StartAgentHostAsync(int index, CancellationToken cancellationToken)
     {
-        var agent = AgentHost.Build(null, AgentSettings(index, Postgres.Nodes[index]));
+        var agent = AgentHost.Build(null, AgentSettings(index, Postgres.Nodes[index]), embedded: true);
         try
         {
             await agent.StartAsync(cancellationToken);

@@ -1,11 +1,12 @@
+using Fleet.Hosting.Grpc;
 using System.Net;
 using System.Net.Sockets;
 using Fleet.Chaos.Faults;
 using Fleet.LocalFleet;
 using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Fleet.Chaos;
 
@@ -36,7 +37,7 @@ public sealed class ChaosFleet : IAsyncDisposable
     {
         Fleet = fleet;
         Proxy = proxy;
-        Channel = GrpcChannel.ForAddress(fleet.AggregatorGrpc);
+        Channel = GrpcChannels.ForAddress(fleet.AggregatorGrpc);
     }
 
     public LocalFleet.LocalFleet Fleet { get; }
@@ -120,15 +121,14 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     public async Task<Cluster> GetClusterAsync()
     {
-        var method = Method<GetClusterRequest, Cluster>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("GetCluster"));
-        return await Channel.UnaryCall(method, new GetClusterRequest { Cluster = ClusterName }, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10))).ResponseAsync;
+        return await new FleetService.FleetServiceClient(Channel).GetClusterAsync(
+            new GetClusterRequest { Cluster = ClusterName }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync;
     }
 
     public async Task<RoleChangeResponse> SwitchoverAsync(string candidate, string operatorName, string reason)
     {
-        var method = Method<SwitchoverRequest, RoleChangeResponse>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("Switchover"));
         var request = new SwitchoverRequest { Cluster = ClusterName, Candidate = candidate, Operator = new OperatorContext { Operator = operatorName, Reason = reason } };
-        return await Channel.UnaryCall(method, request, new CallOptions().WithTimeout(TimeSpan.FromSeconds(60))).ResponseAsync;
+        return await new FleetService.FleetServiceClient(Channel).SwitchoverAsync(request, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(60))).ResponseAsync;
     }
 
     /// <summary>The cluster, or null while the aggregator has not heard of it yet (NOT_FOUND) or is not reachable (restarting).</summary>
@@ -146,8 +146,8 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     public async Task<IReadOnlyList<Event>> EventsAsync()
     {
-        var method = Method<ListEventsRequest, ListEventsResponse>.FromDescriptor(FleetReflection.Descriptor.Services[0].GetMethod("ListEvents"));
-        var response = await Channel.UnaryCall(method, new ListEventsRequest { Cluster = ClusterName, Limit = 200 }, new CallOptions().WithTimeout(TimeSpan.FromSeconds(10))).ResponseAsync;
+        var response = await new FleetService.FleetServiceClient(Channel).ListEventsAsync(
+            new ListEventsRequest { Cluster = ClusterName, Limit = 200 }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync;
         return response.Events;
     }
 

@@ -98,7 +98,7 @@ public sealed class AggregatorRestartTests(RestartFleetFixture fixture, ITestOut
     {
         // History: every node appeared, and a foreign agent was refused.
         var refusal = await fixture.Link.ExchangeAsync(LinkProbe.Hello(FleetFixture.Cluster, "node7", region: "elsewhere")).DefaultTimeout();
-        Assert.Equal(Fleet.Rpc.StatusCode.PermissionDenied, refusal.Status.StatusCode);
+        Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, refusal.Status.StatusCode);
         var before = await Poll.UntilAsync(
             () => fixture.Api.ListEventsAsync(new ListEventsRequest { Limit = 1000 }),
             r => r.Events.Any(e => e.Kind == EventKind.AgentRejected && e.Node == "node7")

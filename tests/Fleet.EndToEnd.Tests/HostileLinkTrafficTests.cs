@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Grpc.Core;
 using Fleet.Testing;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;

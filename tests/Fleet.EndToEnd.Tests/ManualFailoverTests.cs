@@ -2,7 +2,7 @@ using Fleet.Aggregator;
 using Fleet.LocalFleet.Postgres;
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
 

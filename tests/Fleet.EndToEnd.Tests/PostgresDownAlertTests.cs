@@ -1,8 +1,7 @@
 using System.Threading.Channels;
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 using Fleet.Testing;
 using Google.Protobuf.WellKnownTypes;
 

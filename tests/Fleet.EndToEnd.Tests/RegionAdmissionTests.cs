@@ -1,6 +1,6 @@
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Grpc.Core;
 using Fleet.Testing;
 
 namespace Fleet.EndToEnd.Tests;

@@ -1,6 +1,5 @@
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Agent.Api;
@@ -17,19 +16,19 @@ internal sealed partial class AgentApi
     /// <summary>Longest operator.operator accepted, in characters.</summary>
     internal const int MaxOperatorLength = 256;
 
-    public Task<ActionResponse> Promote(PromoteRequest request, ServerCallContext context) =>
+    public override Task<ActionResponse> Promote(PromoteRequest request, ServerCallContext context) =>
         RunOperatorActionAsync("Promote", request.Epoch, request.Operator, context, needsUpstream: false, upstream: null,
             () => new AggregatorCommand { Promote = new PromoteCommand { WaitForReplayLsn = request.WaitForReplayLsn } });
 
-    public Task<ActionResponse> Fence(FenceRequest request, ServerCallContext context) =>
+    public override Task<ActionResponse> Fence(FenceRequest request, ServerCallContext context) =>
         RunOperatorActionAsync("Fence", request.Epoch, request.Operator, context, needsUpstream: false, upstream: null,
             () => new AggregatorCommand { Fence = new FenceCommand { Mode = request.Mode } });
 
-    public Task<ActionResponse> Follow(FollowRequest request, ServerCallContext context) =>
+    public override Task<ActionResponse> Follow(FollowRequest request, ServerCallContext context) =>
         RunOperatorActionAsync("Follow", request.Epoch, request.Operator, context, needsUpstream: true, request.Upstream,
             () => new AggregatorCommand { Follow = new FollowCommand { Upstream = request.Upstream } });
 
-    public Task<ActionResponse> Rejoin(RejoinRequest request, ServerCallContext context) =>
+    public override Task<ActionResponse> Rejoin(RejoinRequest request, ServerCallContext context) =>
         RunOperatorActionAsync("Rejoin", request.Epoch, request.Operator, context, needsUpstream: true, request.Upstream,
             () => new AggregatorCommand { Rejoin = new RejoinCommand { Upstream = request.Upstream } });
 
@@ -39,7 +38,7 @@ internal sealed partial class AgentApi
         var peer = context.Peer;
         var stated = operatorContext?.Operator ?? string.Empty;
         var reason = operatorContext?.Reason ?? string.Empty;
-        var decision = OperatorAuthorizer.Decide(context.PeerCertificate, context.HttpContext.Request.IsHttps, stated, peer);
+        var decision = OperatorAuthorizer.Decide(context.GetHttpContext().Connection.ClientCertificate, context.GetHttpContext().Request.IsHttps, stated, peer);
         var call = new OperatorCall(action, decision.Actor, stated, epoch, reason, peer);
         if (decision.Denied is { } denied)
         {
@@ -63,7 +62,7 @@ internal sealed partial class AgentApi
         try
         {
             // Only the client going away cancels (the deadline is the timeout above). Actions report nothing on the link.
-            result = await dispatcher.HandleAsync(command, _ => Task.FromResult(0UL), context.HttpContext.RequestAborted);
+            result = await dispatcher.HandleAsync(command, _ => Task.FromResult(0UL), context.GetHttpContext().RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -122,7 +121,7 @@ internal sealed partial class AgentApi
     private async Task<RpcException> RefuseAsync(OperatorCall call, StatusCode code, string message)
     {
         await FinishAsync(call, OutcomeName(code), message);
-        return new RpcException(code, message);
+        return new RpcException(new Status(code, message));
     }
 
     /// <summary>Logs the call (one event) and appends it to the audit file, under the epoch it asked for.</summary>

@@ -3,8 +3,7 @@ using System.Threading.Channels;
 using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Archive.Verification;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 
 namespace Fleet.Agent.Api;
 
@@ -16,12 +15,12 @@ internal sealed partial class AgentApi
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
 
-    public async Task VerifyArchive(VerifyArchiveRequest request, IServerStreamWriter<VerifyArchiveProgress> responseStream, ServerCallContext context)
+    public override async Task VerifyArchive(VerifyArchiveRequest request, IServerStreamWriter<VerifyArchiveProgress> responseStream, ServerCallContext context)
     {
-        var service = context.HttpContext.RequestServices.GetService<ArchiveVerificationService>();
+        var service = context.GetHttpContext().RequestServices.GetService<ArchiveVerificationService>();
         if (service is not { Enabled: true })
         {
-            throw new RpcException(StatusCode.FailedPrecondition, "this node has no WAL archive to verify (Archive:Location is not set)");
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "this node has no WAL archive to verify (Archive:Location is not set)"));
         }
 
         var cancellationToken = context.CancellationToken;
@@ -54,7 +53,7 @@ internal sealed partial class AgentApi
         await pump;
         if (status is null)
         {
-            throw new RpcException(StatusCode.ResourceExhausted, "a verification of this node's archive is already running; try again when it has finished");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "a verification of this node's archive is already running; try again when it has finished"));
         }
 
         var final = ToProto(last);

@@ -3,7 +3,7 @@ using Fleet.Agent.Configuration;
 using Fleet.Agent.Link;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 
@@ -22,12 +22,9 @@ internal sealed partial class AgentApi(
     AgentCommandDispatcher dispatcher,
     OperatorAudit audit,
     Actions.LeaseClock lease,
-    ILogger<AgentApi> logger)
+    ILogger<AgentApi> logger) : AgentService.AgentServiceBase
 {
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
-        AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService");
-
-    public Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
+    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context)
     {
         var node = options.Value.Node;
         var snapshot = board.Current;
@@ -61,7 +58,7 @@ internal sealed partial class AgentApi(
             };
         }
 
-        if (context.HttpContext.RequestServices.GetService<Archive.Hosting.ArchiveStatusBoard>()?.Current is { } archive)
+        if (context.GetHttpContext().RequestServices.GetService<Archive.Hosting.ArchiveStatusBoard>()?.Current is { } archive)
         {
             response.Archive = archive;
         }
@@ -69,6 +66,6 @@ internal sealed partial class AgentApi(
         return Task.FromResult(response);
     }
 
-    public async Task<CollectNowResponse> CollectNow(CollectNowRequest request, ServerCallContext context) =>
+    public override async Task<CollectNowResponse> CollectNow(CollectNowRequest request, ServerCallContext context) =>
         new() { Snapshot = await refresher.CollectNowAsync(context.CancellationToken) };
 }

@@ -3,9 +3,9 @@ using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 using Fleet.Hosting;
+using Fleet.Hosting.Grpc;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Agent.Link;
@@ -37,19 +37,20 @@ internal sealed class LinkClient(
         }
 
         var backoff = new ReconnectBackoff(config.Aggregator.ReconnectMinDelay, config.Aggregator.ReconnectMaxDelay, new Random());
-        var channelOptions = CreateChannelOptions(config.Tls);
+        var clientOptions = CreateClientOptions(config.Tls);
         for (var attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
         {
             var endpoint = endpoints[attempt % endpoints.Count];
             state.SetLinkAddress(endpoint);
             state.SetLinkState(LinkState.Connecting);
             var delay = TimeSpan.Zero;
+            long? welcomedAt = null;
             try
             {
-                using var channel = GrpcChannel.ForAddress(endpoint, channelOptions);
+                using var channel = GrpcChannels.ForAddress(endpoint, clientOptions);
                 var session = new LinkSession(config, board, state, dispatcher, lease, time, logger);
-                session.Welcomed += backoff.Reset;
-                await session.RunAsync(channel, stoppingToken);
+                session.Welcomed += () => welcomedAt = time.GetTimestamp();
+                await session.RunAsync(new AgentLink.AgentLinkClient(channel), stoppingToken);
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
@@ -77,6 +78,9 @@ internal sealed class LinkClient(
 
             if (delay == TimeSpan.Zero)
             {
+                // Every way a session ends backs off; only a session that stayed up a while starts the backoff over,
+                // so a link that is welcomed and then fails at once (an aggregator going down) cannot spin.
+                backoff.SessionEnded(welcomedAt is { } since ? time.GetElapsedTime(since) : null);
                 delay = backoff.Next();
             }
 
@@ -91,15 +95,16 @@ internal sealed class LinkClient(
         }
     }
 
-    private static GrpcChannelOptions CreateChannelOptions(TlsFileOptions tls)
+    /// <summary>HTTP/2 pings every 10 s on the open link: a silent aggregator is noticed within 15 s.</summary>
+    private static GrpcClientOptions CreateClientOptions(TlsFileOptions tls)
     {
-        var channelOptions = new GrpcChannelOptions { KeepAlivePingDelay = TimeSpan.FromSeconds(10), KeepAlivePingTimeout = TimeSpan.FromSeconds(5) };
+        var clientOptions = new GrpcClientOptions { KeepAlivePingDelay = TimeSpan.FromSeconds(10), KeepAlivePingTimeout = TimeSpan.FromSeconds(5) };
         if (tls.Enabled)
         {
-            channelOptions.ClientCertificate = PemFiles.LoadCertificateWithKey(tls.CertificateFile!, tls.KeyFile!);
-            channelOptions.ServerCertificateAuthority = PemFiles.LoadCertificate(tls.CaFile!);
+            clientOptions.ClientCertificate = PemFiles.LoadCertificateWithKey(tls.CertificateFile!, tls.KeyFile!);
+            clientOptions.ServerCertificateAuthority = PemFiles.LoadCertificate(tls.CaFile!);
         }
 
-        return channelOptions;
+        return clientOptions;
     }
 }

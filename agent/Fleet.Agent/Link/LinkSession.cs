@@ -3,8 +3,7 @@ using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 
 namespace Fleet.Agent.Link;
 
@@ -32,10 +31,10 @@ internal sealed class LinkSession(
     /// <summary>Raised once the aggregator has welcomed the agent (the caller resets its backoff).</summary>
     public event Action? Welcomed;
 
-    public async Task RunAsync(GrpcChannel channel, CancellationToken stoppingToken)
+    public async Task RunAsync(AgentLink.AgentLinkClient client, CancellationToken stoppingToken)
     {
         using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        using var call = channel.DuplexStreamingCall(AgentLinkMethods.Connect, new CallOptions(cancellationToken: sessionCts.Token));
+        using var call = client.Connect(cancellationToken: sessionCts.Token);
         await SendAsync(call.RequestStream, new AgentMessage { Hello = BuildHello() }, sessionCts.Token);
 
         using (var welcomeCts = CancellationTokenSource.CreateLinkedTokenSource(sessionCts.Token))

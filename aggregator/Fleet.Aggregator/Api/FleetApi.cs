@@ -1,9 +1,7 @@
-using System.Globalization;
 using Fleet.Aggregator.State;
-using Fleet.Aggregator.Store;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Fleet.Aggregator.Requests;
+using Grpc.Core;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Api;
@@ -12,93 +10,31 @@ namespace Fleet.Aggregator.Api;
 /// fleet.v1.FleetService for operators (grpcurl, fleetctl) and dashboards. Role changes are decided
 /// by the failover controller; this class authorises them and validates their requests.
 /// </summary>
-internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, IFleetStore store, Failover.FailoverController failover,
-    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time)
+internal sealed class FleetApi(FleetReader reader, FleetQueries queries, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, Failover.FailoverController failover,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time) : FleetService.FleetServiceBase
 {
-    public const int DefaultEventLimit = 100;
-
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
-        FleetReflection.Descriptor.Services.Single(s => s.Name == "FleetService");
-
-    public Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
+    public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
     {
         var response = new ListClustersResponse();
         response.Clusters.AddRange(reader.ListClusters());
         return Task.FromResult(response);
     }
 
-    public Task<Cluster> GetCluster(GetClusterRequest request, ServerCallContext context) =>
-        Task.FromResult(reader.GetCluster(Required(request.Cluster, "cluster"))
-            ?? throw new RpcException(StatusCode.NotFound, $"no cluster '{request.Cluster}' in this region"));
+    public override Task<Cluster> GetCluster(GetClusterRequest request, ServerCallContext context) =>
+        Task.FromResult(queries.GetCluster(FleetQueries.Required(request.Cluster, "cluster")));
 
-    public Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) =>
-        Task.FromResult(reader.GetNode(Required(request.Cluster, "cluster"), Required(request.Node, "node"))
-            ?? throw new RpcException(StatusCode.NotFound, $"no node '{request.Node}' in cluster '{request.Cluster}'"));
+    public override Task<Node> GetNode(GetNodeRequest request, ServerCallContext context) =>
+        Task.FromResult(queries.GetNode(FleetQueries.Required(request.Cluster, "cluster"), FleetQueries.Required(request.Node, "node")));
 
-    public Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context) =>
-        QueryAlertsAsync(request, context.CancellationToken);
+    public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context) =>
+        queries.QueryAlertsAsync(request, context.CancellationToken);
 
-    public Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context) =>
-        QueryEventsAsync(request, context.CancellationToken);
+    public override Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context) =>
+        queries.QueryEventsAsync(request, context.CancellationToken);
 
-    internal async Task<ListAlertsResponse> QueryAlertsAsync(ListAlertsRequest request, CancellationToken cancellationToken)
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<FleetChange> responses, ServerCallContext context)
     {
-        var response = new ListAlertsResponse();
-        IEnumerable<Alert> source;
-        if (request.State == AlertState.Resolved)
-        {
-            var history = await store.QueryAlertHistoryAsync(
-                new AlertHistoryQuery { Cluster = NullIfEmpty(request.Cluster), State = AlertState.Resolved, Limit = StoreLimits.MaxPageSize },
-                cancellationToken);
-            source = history.Select(h => h.Alert);
-        }
-        else
-        {
-            source = alerts.ActiveAlerts(NullIfEmpty(request.Cluster));
-        }
-
-        response.Alerts.AddRange(AlertFilter.Apply(source, request));
-        return response;
-    }
-
-    internal async Task<ListEventsResponse> QueryEventsAsync(ListEventsRequest request, CancellationToken cancellationToken)
-    {
-        ulong? before = null;
-        if (request.PageToken.Length > 0)
-        {
-            if (!ulong.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out var token))
-            {
-                throw new RpcException(StatusCode.InvalidArgument, "page_token is not one this server issued");
-            }
-
-            before = token;
-        }
-
-        var limit = request.Limit == 0 ? DefaultEventLimit : (int)Math.Min(request.Limit, StoreLimits.MaxPageSize);
-        var events = await store.QueryEventsAsync(
-            new EventQuery
-            {
-                Cluster = NullIfEmpty(request.Cluster),
-                Node = NullIfEmpty(request.Node),
-                Kinds = request.Kind == EventKind.Unspecified ? null : [request.Kind],
-                Since = request.Since?.ToDateTimeOffset(),
-                BeforeId = before,
-                Limit = limit,
-            },
-            cancellationToken);
-        var response = new ListEventsResponse();
-        response.Events.AddRange(events);
-        if (events.Count == limit)
-        {
-            response.NextPageToken = events[^1].Id.ToString(CultureInfo.InvariantCulture);
-        }
-
-        return response;
-    }
-
-    public async Task Watch(WatchRequest request, IServerStreamWriter<FleetChange> responses, ServerCallContext context)
-    {
-        var cluster = NullIfEmpty(request.Cluster);
+        var cluster = FleetQueries.NullIfEmpty(request.Cluster);
 
         // Subscribe before reading the initial state, so no change falls between the two.
         using var watcher = feed.Subscribe(cluster);
@@ -136,34 +72,34 @@ internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChange
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.Unavailable, "aggregator shutting down; reconnect");
+            throw new RpcException(new Status(StatusCode.Unavailable, "aggregator shutting down; reconnect"));
         }
 
         if (watcher.Overflowed)
         {
-            throw new RpcException(StatusCode.ResourceExhausted,
-                $"this watch fell more than {FleetChangeFeed.WatcherQueueCapacity} changes behind and was dropped; reconnect to get a fresh initial state");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"this watch fell more than {FleetChangeFeed.WatcherQueueCapacity} changes behind and was dropped; reconnect to get a fresh initial state"));
         }
     }
 
-    public async Task<RoleChangeResponse> Switchover(SwitchoverRequest request, ServerCallContext context)
+    public override async Task<RoleChangeResponse> Switchover(SwitchoverRequest request, ServerCallContext context)
     {
         var actor = OperatorAuthorization.Authorize(context, request.Operator);
-        var decision = await failover.SwitchoverAsync(Required(request.Cluster, "cluster"), NullIfEmpty(request.Candidate), actor, request.Operator.Reason,
+        var decision = await failover.SwitchoverAsync(FleetQueries.Required(request.Cluster, "cluster"), FleetQueries.NullIfEmpty(request.Candidate), actor, request.Operator.Reason,
             request.HasExpectedEpoch ? request.ExpectedEpoch : null, context.CancellationToken);
         return new RoleChangeResponse { Decision = decision };
     }
 
-    public async Task<RoleChangeResponse> Failover(FailoverRequest request, ServerCallContext context)
+    public override async Task<RoleChangeResponse> Failover(FailoverRequest request, ServerCallContext context)
     {
         var actor = OperatorAuthorization.Authorize(context, request.Operator);
         if (request.AllowCrossRegion && string.IsNullOrWhiteSpace(request.CrossRegionReason))
         {
-            throw new RpcException(StatusCode.InvalidArgument, "cross_region_reason is required with allow_cross_region: cross-region promotions are audited");
+            throw new RequestRefusedException(RefusalKind.InvalidArgument, "cross_region_reason is required with allow_cross_region: cross-region promotions are audited");
         }
 
         var decision = await failover.FailoverAsync(
-            new Failover.ManualFailoverRequest(Required(request.Cluster, "cluster"), NullIfEmpty(request.Candidate), actor, request.Operator.Reason)
+            new Failover.ManualFailoverRequest(FleetQueries.Required(request.Cluster, "cluster"), FleetQueries.NullIfEmpty(request.Candidate), actor, request.Operator.Reason)
             {
                 ExpectedEpoch = request.HasExpectedEpoch ? request.ExpectedEpoch : null,
                 AllowCrossRegion = request.AllowCrossRegion,
@@ -176,10 +112,6 @@ internal sealed class FleetApi(FleetReader reader, FleetState fleet, FleetChange
 
     private Timestamp Now() => Timestamp.FromDateTimeOffset(time.GetUtcNow());
 
-    private static string Required(string value, string field) =>
-        string.IsNullOrWhiteSpace(value) ? throw new RpcException(StatusCode.InvalidArgument, $"{field} is required") : value;
-
-    private static string? NullIfEmpty(string value) => string.IsNullOrEmpty(value) ? null : value;
 }
 
 /// <summary>The filters of ListAlerts, applied to any source of alerts.</summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Fleet.Aggregator.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Fleet.Aggregator.Requests;
 using Google.Protobuf;
 
 namespace Fleet.Aggregator.Api;
@@ -23,11 +23,9 @@ internal static class HttpApi
             response.Clusters.AddRange(reader.ListClusters());
             return Message(response);
         });
-        api.MapGet("/clusters/{cluster}", (string cluster, FleetReader reader) =>
-            reader.GetCluster(cluster) is { } found ? Message(found) : Problem(StatusCodes.Status404NotFound, $"no cluster '{cluster}' in this region"));
-        api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetReader reader) =>
-            reader.GetNode(cluster, node) is { } found ? Message(found) : Problem(StatusCodes.Status404NotFound, $"no node '{node}' in cluster '{cluster}'"));
-        api.MapGet("/alerts", async (HttpContext context, FleetApi fleet) =>
+        api.MapGet("/clusters/{cluster}", (string cluster, FleetQueries queries) => Run(() => queries.GetCluster(cluster)));
+        api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetQueries queries) => Run(() => queries.GetNode(cluster, node)));
+        api.MapGet("/alerts", async (HttpContext context, FleetQueries queries) =>
         {
             var query = context.Request.Query;
             var request = new ListAlertsRequest
@@ -37,9 +35,9 @@ internal static class HttpApi
                 State = ParseEnum<AlertState>(query["state"], "ALERT_STATE_"),
                 MinSeverity = ParseEnum<Severity>(query["min_severity"], "SEVERITY_"),
             };
-            return await Run(() => fleet.QueryAlertsAsync(request, context.RequestAborted));
+            return await RunAsync(() => queries.QueryAlertsAsync(request, context.RequestAborted));
         });
-        api.MapGet("/events", async (HttpContext context, FleetApi fleet) =>
+        api.MapGet("/events", async (HttpContext context, FleetQueries queries) =>
         {
             var query = context.Request.Query;
             var request = new ListEventsRequest
@@ -59,7 +57,7 @@ internal static class HttpApi
                 request.Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(parsedSince);
             }
 
-            return await Run(() => fleet.QueryEventsAsync(request, context.RequestAborted));
+            return await RunAsync(() => queries.QueryEventsAsync(request, context.RequestAborted));
         });
         api.MapGet("/watch", ServerSentEvents.StreamAsync);
     }
@@ -68,18 +66,41 @@ internal static class HttpApi
 
     public static string Format(IMessage message) => Json.Format(message);
 
-    private static async Task<IResult> Run<T>(Func<Task<T>> query)
+    private static IResult Run<T>(Func<T> query)
+        where T : IMessage
+    {
+        try
+        {
+            return Message(query());
+        }
+        catch (RequestRefusedException ex)
+        {
+            return Refused(ex);
+        }
+    }
+
+    private static async Task<IResult> RunAsync<T>(Func<Task<T>> query)
         where T : IMessage
     {
         try
         {
             return Message(await query());
         }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound)
+        catch (RequestRefusedException ex)
         {
-            return Problem(ex.StatusCode == StatusCode.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, ex.Status.Detail);
+            return Refused(ex);
         }
     }
+
+    /// <summary>The HTTP edge of a domain refusal.</summary>
+    internal static int HttpStatusOf(RefusalKind kind) => kind switch
+    {
+        RefusalKind.NotFound => StatusCodes.Status404NotFound,
+        RefusalKind.StaleEpoch => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    private static IResult Refused(RequestRefusedException ex) => Problem(HttpStatusOf(ex.Kind), ex.Message);
 
     private static IResult Problem(int status, string detail) => Results.Json(new ProblemBody(detail), HttpApiJsonContext.Default.ProblemBody, statusCode: status);
 

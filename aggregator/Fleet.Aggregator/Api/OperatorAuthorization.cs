@@ -1,7 +1,6 @@
 using Fleet.Aggregator.Ingest;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 
 namespace Fleet.Aggregator.Api;
 
@@ -19,15 +18,15 @@ internal static class OperatorAuthorization
     {
         if (request is null || string.IsNullOrWhiteSpace(request.Reason))
         {
-            throw new RpcException(StatusCode.InvalidArgument, "operator.reason is required: role changes are audited");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "operator.reason is required: role changes are audited"));
         }
 
-        if (context.PeerCertificate is { } certificate)
+        if (context.GetHttpContext().Connection.ClientCertificate is { } certificate)
         {
             var (unit, name) = RegionAdmission.ReadSubject(certificate);
             if (unit != OperatorsUnit)
             {
-                throw new RpcException(StatusCode.PermissionDenied, $"certificate '{certificate.Subject}' is not an operator's (OU={OperatorsUnit})");
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"certificate '{certificate.Subject}' is not an operator's (OU={OperatorsUnit})"));
             }
 
             return name ?? certificate.Subject;

@@ -1,5 +1,5 @@
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Fleet.Aggregator.Requests;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Failover;
@@ -53,13 +53,13 @@ internal sealed partial class FailoverController
         var crossRegion = memory is null;
         if (crossRegion && !request.AllowCrossRegion)
         {
-            throw new RpcException(StatusCode.NotFound,
+            throw new RequestRefusedException(RefusalKind.NotFound,
                 $"no cluster '{cluster}' with a known primary in region {aggregatorOptions.Value.Region}; promoting a replica here while the primary lives in another region needs allow_cross_region and cross_region_reason");
         }
 
         if (crossRegion && request.Candidate is null)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "a cross-region promotion must name its candidate");
+            throw new RequestRefusedException(RefusalKind.InvalidArgument, "a cross-region promotion must name its candidate");
         }
 
         CheckEpoch(cluster, request.ExpectedEpoch);
@@ -131,13 +131,13 @@ internal sealed partial class FailoverController
     private (ClusterTrack Track, ClusterMemory Memory) Known(string cluster) =>
         _clusters.TryGetValue(cluster, out var track) && track.Snapshot() is { } memory
             ? (track, memory)
-            : throw new RpcException(StatusCode.NotFound, $"no cluster '{cluster}' with a known primary in this region");
+            : throw new RequestRefusedException(RefusalKind.NotFound, $"no cluster '{cluster}' with a known primary in this region");
 
     private void CheckEpoch(string cluster, ulong? expectedEpoch)
     {
         if (expectedEpoch is { } expected && expected != monitor.Epoch(cluster))
         {
-            throw new RpcException(StatusCode.Aborted, $"expected epoch {expected}, but the cluster is at epoch {monitor.Epoch(cluster)}");
+            throw new RequestRefusedException(RefusalKind.StaleEpoch, $"expected epoch {expected}, but the cluster is at epoch {monitor.Epoch(cluster)}");
         }
     }
 

@@ -1,8 +1,7 @@
 using Fleet.Aggregator.Configuration;
 using Fleet.Aggregator.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 
@@ -22,16 +21,13 @@ internal sealed class AgentLinkService(
     TimeProvider time,
     IEpochView epochs,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
-    ILogger<AgentLinkService> logger)
+    ILogger<AgentLinkService> logger) : AgentLink.AgentLinkBase
 {
     private const int MaxIdentityLength = 128;
 
     private readonly ILinkObserver[] _observers = [.. observerList];
 
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor { get; } =
-        LinkReflection.Descriptor.Services.Single(s => s.Name == "AgentLink");
-
-    public async Task Connect(IAsyncStreamReader<AgentMessage> requests, IServerStreamWriter<AggregatorCommand> responses, ServerCallContext context)
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requests, IServerStreamWriter<AggregatorCommand> responses, ServerCallContext context)
     {
         var config = options.Value;
         var hello = await ReadHelloAsync(requests, context, config.Link.HelloTimeout);
@@ -40,13 +36,13 @@ internal sealed class AgentLinkService(
             return;
         }
 
-        var admission = RegionAdmission.Decide(hello.Identity, context.PeerCertificate, config.Region);
+        var admission = RegionAdmission.Decide(hello.Identity, context.GetHttpContext().Connection.ClientCertificate, config.Region);
         if (!admission.Admitted)
         {
             counters.RegionRefused();
             IngestLog.RefusedRegion(logger, context.Peer, admission.Reason);
             await NotifyRefusedAsync(hello.Identity, context.Peer, admission.Reason);
-            throw new RpcException(StatusCode.PermissionDenied, admission.Reason);
+            throw new RpcException(new Status(StatusCode.PermissionDenied, admission.Reason));
         }
 
         var sessionId = fleet.NewSessionId();
@@ -58,7 +54,7 @@ internal sealed class AgentLinkService(
             IngestLog.RefusedDuplicate(logger, key.Node, key.Cluster, context.Peer, registration.Record.Peer);
             var reason = $"node {key} is already connected from {registration.Record.Peer} (another agent process claims the same identity)";
             await NotifyRefusedAsync(hello.Identity, context.Peer, reason);
-            throw new RpcException(StatusCode.AlreadyExists, reason);
+            throw new RpcException(new Status(StatusCode.AlreadyExists, reason));
         }
 
         counters.Admit();
@@ -75,7 +71,7 @@ internal sealed class AgentLinkService(
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             // Agents reconnect to another (or the restarted) aggregator at once instead of waiting for a drain.
-            throw new RpcException(StatusCode.Unavailable, "aggregator shutting down");
+            throw new RpcException(new Status(StatusCode.Unavailable, "aggregator shutting down"));
         }
         finally
         {
@@ -130,7 +126,7 @@ internal sealed class AgentLinkService(
                 case AgentMessage.BodyOneofCase.Report:
                     counters.Report();
                     var record = fleet.ApplyReport(session.Key, session.Id, message.Report, time.GetUtcNow())
-                        ?? throw new RpcException(StatusCode.Aborted, $"node {session.Key} is now served by a newer connection");
+                        ?? throw new RpcException(new Status(StatusCode.Aborted, $"node {session.Key} is now served by a newer connection"));
                     foreach (var observer in _observers)
                     {
                         observer.ReportApplied(record);
@@ -178,7 +174,7 @@ internal sealed class AgentLinkService(
     {
         counters.Malformed();
         IngestLog.Malformed(logger, context.Peer, reason);
-        return new RpcException(code, reason);
+        return new RpcException(new Status(code, reason));
     }
 
     private static bool ValidName(string value)

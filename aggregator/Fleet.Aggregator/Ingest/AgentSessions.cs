@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Fleet.Aggregator.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
+using Grpc.Core;
 
 namespace Fleet.Aggregator.Ingest;
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Fleet.Cli.Commands;
 
@@ -131,7 +132,7 @@ internal static class QueryCommands
     {
         try
         {
-            using var channel = GrpcChannel.ForAddress(address);
+            using var channel = GrpcChannels.ForAddress(address);
             return await calls(channel);
         }
         catch (RpcException ex)

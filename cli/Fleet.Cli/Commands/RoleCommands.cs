@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 
 namespace Fleet.Cli.Commands;
 
@@ -17,7 +16,7 @@ internal static class RoleCommands
     {
         var switchover = new Command("switchover", "Planned change of primary: fence the primary, promote a replica, the old primary rejoins as a replica");
         var switchoverOptions = new RoleOptions(switchover);
-        switchover.SetAction((result, ct) => Run(result, switchoverOptions, "Switchover", (channel, call) =>
+        switchover.SetAction((result, ct) => Run(result, switchoverOptions, "Switchover", (client, call) =>
         {
             var request = new SwitchoverRequest { Cluster = result.GetValue(switchoverOptions.Cluster)!, Candidate = result.GetValue(switchoverOptions.To) ?? string.Empty, Operator = switchoverOptions.Operator(result) };
             if (result.GetValue(switchoverOptions.ExpectedEpoch) is { } epoch)
@@ -25,7 +24,7 @@ internal static class RoleCommands
                 request.ExpectedEpoch = epoch;
             }
 
-            return channel.UnaryCall(Method<SwitchoverRequest, RoleChangeResponse>.FromDescriptor(FleetService.GetMethod("Switchover")), request, call).ResponseAsync;
+            return client.SwitchoverAsync(request, call).ResponseAsync;
         }, ct));
 
         var failover = new Command("failover", "Manual failover: promote a replica without the primary's cooperation (never skips fencing); cross-region only with an override");
@@ -36,7 +35,7 @@ internal static class RoleCommands
         failover.Options.Add(allowCrossRegion);
         failover.Options.Add(crossRegionReason);
         failover.Options.Add(abandonPending);
-        failover.SetAction((result, ct) => Run(result, failoverOptions, "Failover", (channel, call) =>
+        failover.SetAction((result, ct) => Run(result, failoverOptions, "Failover", (client, call) =>
         {
             var request = new FailoverRequest
             {
@@ -52,18 +51,16 @@ internal static class RoleCommands
                 request.ExpectedEpoch = epoch;
             }
 
-            return channel.UnaryCall(Method<FailoverRequest, RoleChangeResponse>.FromDescriptor(FleetService.GetMethod("Failover")), request, call).ResponseAsync;
+            return client.FailoverAsync(request, call).ResponseAsync;
         }, ct));
 
         return [switchover, failover];
     }
 
-    private static Google.Protobuf.Reflection.ServiceDescriptor FleetService => FleetReflection.Descriptor.Services.Single(s => s.Name == "FleetService");
-
-    private static Task<int> Run(ParseResult result, RoleOptions options, string what, Func<GrpcChannel, CallOptions, Task<RoleChangeResponse>> call, CancellationToken ct) =>
+    private static Task<int> Run(ParseResult result, RoleOptions options, string what, Func<FleetService.FleetServiceClient, CallOptions, Task<RoleChangeResponse>> call, CancellationToken ct) =>
         QueryCommands.CallAsync(result.GetValue(QueryCommands.Aggregator)!, async channel =>
         {
-            var response = await call(channel, new CallOptions(cancellationToken: ct).WithTimeout(result.GetValue(options.Wait)));
+            var response = await call(new FleetService.FleetServiceClient(channel), new CallOptions(deadline: DateTime.UtcNow + result.GetValue(options.Wait), cancellationToken: ct));
             if (result.GetValue(QueryCommands.Json))
             {
                 Output.WriteJson(Console.Out, response);

@@ -1,8 +1,7 @@
 using Fleet.Agent.State;
 using Fleet.Agent.Tests.Host;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Health.V1;
@@ -10,16 +9,10 @@ using Grpc.Reflection.V1;
 
 namespace Fleet.Agent.Tests.Api;
 
-/// <summary>fleet.v1.AgentService over real gRPC (Fleet.Rpc client, HTTP/2) against standalone agents of a real primary and replica.</summary>
+/// <summary>fleet.v1.AgentService over real gRPC (Grpc.Net.Client, HTTP/2) against standalone agents of a real primary and replica.</summary>
 [Collection(SharedClusterAgentsGroup.Name)]
 public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
 {
-    private static readonly Method<ServerReflectionRequest, ServerReflectionResponse> ReflectionMethod =
-        Method<ServerReflectionRequest, ServerReflectionResponse>.FromDescriptor(ReflectionReflection.Descriptor.Services[0].GetMethod("ServerReflectionInfo"));
-
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> HealthCheckMethod =
-        Method<HealthCheckRequest, HealthCheckResponse>.FromDescriptor(HealthReflection.Descriptor.Services[0].GetMethod("Check"));
-
     [Fact]
     public async Task GetStatus_Primary_IdentityTagsVersionUptimeAndSnapshot()
     {
@@ -101,7 +94,7 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
     [Fact]
     public async Task Reflection_ListsAgentServiceHealthAndReflection()
     {
-        using var call = fixture.PrimaryAgent.Channel.DuplexStreamingCall(ReflectionMethod);
+        using var call = new ServerReflection.ServerReflectionClient(fixture.PrimaryAgent.Channel).ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).WaitAsync(RunningAgent.CallTimeout);
         Assert.True(await call.ResponseStream.MoveNext().WaitAsync(RunningAgent.CallTimeout));
         var services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
@@ -115,7 +108,7 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
     [Fact]
     public async Task Reflection_DescribesAgentServiceWithEveryMethod()
     {
-        using var call = fixture.PrimaryAgent.Channel.DuplexStreamingCall(ReflectionMethod);
+        using var call = new ServerReflection.ServerReflectionClient(fixture.PrimaryAgent.Channel).ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "fleet.v1.AgentService" }).WaitAsync(RunningAgent.CallTimeout);
         Assert.True(await call.ResponseStream.MoveNext().WaitAsync(RunningAgent.CallTimeout));
         var files = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto.Select(FileDescriptorProto.Parser.ParseFrom).ToList();
@@ -132,8 +125,8 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
     [InlineData("fleet.v1.AgentService")]
     public async Task Health_Check_Serving(string service)
     {
-        var response = await fixture.ReplicaAgent.Channel
-            .UnaryCall(HealthCheckMethod, new HealthCheckRequest { Service = service }).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
+        var response = await new Health.HealthClient(fixture.ReplicaAgent.Channel)
+            .CheckAsync(new HealthCheckRequest { Service = service }).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
@@ -152,9 +145,8 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
     private async Task<StatusCode> StatusOfAsync<TRequest>(string name, TRequest request)
         where TRequest : class, IMessage<TRequest>
     {
-        var method = Method<TRequest, ActionResponse>.FromDescriptor(AgentClient.Service.GetMethod(name));
         var error = await Assert.ThrowsAsync<RpcException>(
-                () => fixture.PrimaryAgent.Channel.UnaryCall(method, request, new CallOptions().WithTimeout(RunningAgent.CallTimeout)).ResponseAsync)
+                () => AgentClient.OperatorAction(fixture.PrimaryAgent.Channel, name, request, new CallOptions(deadline: DateTime.UtcNow + RunningAgent.CallTimeout)).ResponseAsync)
             .WaitAsync(RunningAgent.CallTimeout);
         return error.StatusCode;
     }

@@ -3,8 +3,8 @@ using System.Text.Json;
 using Fleet.Agent.Tests.Host;
 using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Google.Protobuf;
 using Npgsql;
 
@@ -115,8 +115,7 @@ public sealed class OperatorActionsFixture : IAsyncLifetime
     internal static Task<ActionResponse> CallAsync<TRequest>(GrpcChannel channel, string method, TRequest request)
         where TRequest : class, IMessage<TRequest>
     {
-        var descriptor = Method<TRequest, ActionResponse>.FromDescriptor(AgentClient.Service.GetMethod(method));
-        return channel.UnaryCall(descriptor, request, new CallOptions().WithTimeout(ActionTimeout)).ResponseAsync
+        return AgentClient.OperatorAction(channel, method, request, new CallOptions(deadline: DateTime.UtcNow + ActionTimeout)).ResponseAsync
             .WaitAsync(ActionTimeout + TimeSpan.FromSeconds(10));
     }
 

@@ -1,9 +1,9 @@
+using Fleet.Hosting.Grpc;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Fleet.Agent.Tests.Host;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 using Fleet.Testing.Tls;
 
 namespace Fleet.Agent.Tests.Api;
@@ -207,7 +207,7 @@ public sealed class OperatorActionsTests(OperatorActionsFixture fixture) : IClas
             foreach (var subject in new[] { "CN=node2, OU=eu-west, O=fleet", tricky.Build().Name })
             {
                 using var certificate = ca.IssueClient(subject);
-                using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { ServerCertificateAuthority = ca.Certificate, ClientCertificate = certificate });
+                using var channel = GrpcChannels.ForAddress(address, new GrpcClientOptions { ServerCertificateAuthority = ca.Certificate, ClientCertificate = certificate });
                 var error = await Assert.ThrowsAsync<RpcException>(() => OperatorActionsFixture.CallAsync(channel, "Follow", request));
                 Assert.True(error.StatusCode == StatusCode.PermissionDenied, $"{subject}: {error.Status}");
                 Assert.Contains(certificate.Subject, error.Status.Detail, StringComparison.Ordinal);
@@ -216,7 +216,7 @@ public sealed class OperatorActionsTests(OperatorActionsFixture fixture) : IClas
 
             // An operator's certificate whose CN holds a comma.
             using var operatorCertificate = ca.IssueClient("CN=\"Smith, Alice\", OU=operators, O=fleet");
-            using var operatorChannel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { ServerCertificateAuthority = ca.Certificate, ClientCertificate = operatorCertificate });
+            using var operatorChannel = GrpcChannels.ForAddress(address, new GrpcClientOptions { ServerCertificateAuthority = ca.Certificate, ClientCertificate = operatorCertificate });
             var response = await OperatorActionsFixture.CallAsync(operatorChannel, "Follow", request);
 
             Assert.True(response.Success, response.ToString());

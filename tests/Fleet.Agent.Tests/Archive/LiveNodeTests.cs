@@ -1,3 +1,4 @@
+using Fleet.Hosting.Grpc;
 using System.Diagnostics;
 using System.Globalization;
 using Fleet.Agent.Archive.Hosting;
@@ -5,8 +6,7 @@ using Fleet.Agent.Archive.Verification;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 using Fleet.LocalFleet.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -121,11 +121,9 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
         try
         {
             var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Select(a => new Uri(a)).ToList();
-            using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{addresses[0].Port}"));
-            var method = Method<VerifyArchiveRequest, VerifyArchiveProgress>.FromDescriptor(
-                AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService").GetMethod("VerifyArchive"));
+            using var channel = GrpcChannels.ForAddress(new Uri($"http://127.0.0.1:{addresses[0].Port}"));
 
-            using var call = channel.ServerStreamingCall(method, new VerifyArchiveRequest { Deep = true }, new CallOptions().WithTimeout(Timeout));
+            using var call = new AgentService.AgentServiceClient(channel).VerifyArchive(new VerifyArchiveRequest { Deep = true }, new CallOptions(deadline: DateTime.UtcNow + Timeout));
             var messages = new List<VerifyArchiveProgress>();
             while (await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))
             {
@@ -163,10 +161,8 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
         try
         {
             var port = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
-            using var channel = GrpcChannel.ForAddress(new Uri($"http://127.0.0.1:{port}"));
-            var method = Method<VerifyArchiveRequest, VerifyArchiveProgress>.FromDescriptor(
-                AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService").GetMethod("VerifyArchive"));
-            using var call = channel.ServerStreamingCall(method, new VerifyArchiveRequest(), new CallOptions().WithTimeout(Timeout));
+            using var channel = GrpcChannels.ForAddress(new Uri($"http://127.0.0.1:{port}"));
+            using var call = new AgentService.AgentServiceClient(channel).VerifyArchive(new VerifyArchiveRequest(), new CallOptions(deadline: DateTime.UtcNow + Timeout));
 
             var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout));
 

@@ -1,26 +1,33 @@
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
-using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Fleet.Agent.Tests.Host;
 
-/// <summary>A typed Fleet.Rpc client for fleet.v1.AgentService, built from its descriptor as an operator's tool would be.</summary>
+/// <summary>The generated fleet.v1.AgentService client with the tests' deadline on every call.</summary>
 internal sealed class AgentClient(GrpcChannel channel)
 {
-    public static readonly ServiceDescriptor Service = AgentReflection.Descriptor.Services.Single(s => s.Name == "AgentService");
-
-    public static readonly Method<GetStatusRequest, GetStatusResponse> GetStatusMethod =
-        Method<GetStatusRequest, GetStatusResponse>.FromDescriptor(Service.GetMethod("GetStatus"));
-
-    public static readonly Method<CollectNowRequest, CollectNowResponse> CollectNowMethod =
-        Method<CollectNowRequest, CollectNowResponse>.FromDescriptor(Service.GetMethod("CollectNow"));
+    private readonly AgentService.AgentServiceClient _client = new(channel);
 
     public Task<GetStatusResponse> GetStatusAsync() =>
-        channel.UnaryCall(GetStatusMethod, new GetStatusRequest(), Deadline()).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
+        _client.GetStatusAsync(new GetStatusRequest(), Deadline()).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
 
     public Task<CollectNowResponse> CollectNowAsync() =>
-        channel.UnaryCall(CollectNowMethod, new CollectNowRequest(), Deadline()).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
+        _client.CollectNowAsync(new CollectNowRequest(), Deadline()).ResponseAsync.WaitAsync(RunningAgent.CallTimeout);
 
-    private static CallOptions Deadline() => new CallOptions().WithTimeout(RunningAgent.CallTimeout);
+    /// <summary>Calls the operator action named <paramref name="action"/> (Promote, Fence, Follow, Rejoin) with its request type.</summary>
+    public static AsyncUnaryCall<ActionResponse> OperatorAction(GrpcChannel channel, string action, Google.Protobuf.IMessage request, CallOptions options)
+    {
+        var client = new AgentService.AgentServiceClient(channel);
+        return (action, request) switch
+        {
+            ("Promote", PromoteRequest promote) => client.PromoteAsync(promote, options),
+            ("Fence", FenceRequest fence) => client.FenceAsync(fence, options),
+            ("Follow", FollowRequest follow) => client.FollowAsync(follow, options),
+            ("Rejoin", RejoinRequest rejoin) => client.RejoinAsync(rejoin, options),
+            _ => throw new ArgumentException($"{action} does not take a {request.Descriptor.Name}", nameof(action)),
+        };
+    }
+
+    private static CallOptions Deadline() => new(deadline: DateTime.UtcNow + RunningAgent.CallTimeout);
 }

@@ -1,7 +1,8 @@
+using Fleet.Hosting.Grpc;
 using Fleet.Agent.Collection;
 using Fleet.Agent.State;
 using Fleet.Protos.V1;
-using Fleet.Rpc.Client;
+using Grpc.Net.Client;
 using Fleet.Testing.Hosting;
 using Fleet.LocalFleet.Postgres;
 using Microsoft.AspNetCore.Builder;
@@ -33,7 +34,7 @@ internal sealed class RunningAgent : IAsyncDisposable
         Logs = logs;
         GrpcAddress = grpc;
         HttpAddress = http;
-        Channel = GrpcChannel.ForAddress(grpc);
+        Channel = GrpcChannels.ForAddress(grpc);
         Http = new HttpClient { BaseAddress = http, Timeout = CallTimeout };
         Client = new AgentClient(Channel);
     }

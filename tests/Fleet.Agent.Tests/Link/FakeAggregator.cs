@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Hosting;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -28,16 +28,13 @@ public enum AggregatorBehaviour
 }
 
 /// <summary>
-/// A scripted regional aggregator: a real Fleet.Rpc server (<see cref="GrpcTestServer"/>) implementing
+/// A scripted regional aggregator: a real gRPC server (<see cref="GrpcTestServer"/>) implementing
 /// fleet.v1.AgentLink, recording every connection attempt and hello, and handing accepted streams to the
 /// test as <see cref="LinkConnection"/>s.
 /// </summary>
 internal sealed class FakeAggregator : IAsyncDisposable
 {
     public const string AggregatorId = "fake-aggregator-1";
-
-    public static readonly Google.Protobuf.Reflection.ServiceDescriptor Service =
-        LinkReflection.Descriptor.Services.Single(s => s.Name == "AgentLink");
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly ConcurrentQueue<TimeSpan> _attempts = new();
@@ -85,7 +82,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
                     services.Configure(kestrel);
                 }
             },
-            endpoints => endpoints.MapGrpcService<AgentLinkService>(Service)).WaitAsync(TimeSpan.FromSeconds(30));
+            endpoints => endpoints.MapFleetGrpcService<AgentLinkService>(AgentLink.Descriptor)).WaitAsync(TimeSpan.FromSeconds(30));
         return fake;
     }
 
@@ -118,7 +115,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
         var behaviour = Behaviour;
         if (behaviour == AggregatorBehaviour.PermissionDenied)
         {
-            throw new RpcException(StatusCode.PermissionDenied, "agent of region 'elsewhere' refused by the aggregator of region 'test-region'");
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "agent of region 'elsewhere' refused by the aggregator of region 'test-region'"));
         }
 
         if (!await requests.MoveNext(context.CancellationToken))
@@ -126,7 +123,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
             return;
         }
 
-        var hello = requests.Current.Hello ?? throw new RpcException(StatusCode.InvalidArgument, "the first message must be a hello");
+        var hello = requests.Current.Hello ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be a hello"));
         var helloAt = Now;
         _hellos.Enqueue((hello, helloAt));
         switch (behaviour)
@@ -135,7 +132,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
                 return;
             case AggregatorBehaviour.RejectInWelcome:
                 await responses.WriteAsync(new AggregatorCommand { Welcome = new Welcome { Accepted = false, Reason = RejectReason, AggregatorId = AggregatorId } });
-                throw new RpcException(StatusCode.FailedPrecondition, RejectReason);
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, RejectReason));
         }
 
         var connection = new LinkConnection(hello, helloAt, requests, responses, _clock);
@@ -148,10 +145,10 @@ internal sealed class FakeAggregator : IAsyncDisposable
         await connection.RunAsync(context.CancellationToken);
     }
 
-    /// <summary>The service object Fleet.Rpc binds to fleet.v1.AgentLink.</summary>
-    internal sealed class AgentLinkService(FakeAggregator owner)
+    /// <summary>The fleet.v1.AgentLink service the fake serves.</summary>
+    internal sealed class AgentLinkService(FakeAggregator owner) : AgentLink.AgentLinkBase
     {
-        public Task Connect(IAsyncStreamReader<AgentMessage> requests, IServerStreamWriter<AggregatorCommand> responses, ServerCallContext context) =>
+        public override Task Connect(IAsyncStreamReader<AgentMessage> requests, IServerStreamWriter<AggregatorCommand> responses, ServerCallContext context) =>
             owner.ConnectAsync(requests, responses, context);
     }
 }

@@ -1,29 +1,27 @@
+using Fleet.Hosting.Grpc;
 using System.Net;
 using System.Net.Http.Headers;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Google.Protobuf;
 
 namespace Fleet.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// Plays an agent (or an attacker) against the aggregator's AgentLink.Connect: typed streams through
-/// Fleet.Rpc's client, and hand-made HTTP/2 requests for bytes no well-behaved client would send.
+/// Grpc.Net.Client, and hand-made HTTP/2 requests for bytes no well-behaved client would send.
 /// </summary>
 public sealed class LinkProbe(Uri aggregator) : IDisposable
 {
     public const string ConnectPath = "/fleet.v1.AgentLink/Connect";
 
-    private static readonly Method<AgentMessage, AggregatorCommand> Connect = Method<AgentMessage, AggregatorCommand>.FromDescriptor(
-        LinkReflection.Descriptor.Services.Single(s => s.Name == "AgentLink").GetMethod("Connect"));
-
-    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(aggregator);
+    private readonly GrpcChannel _channel = GrpcChannels.ForAddress(aggregator);
     private readonly HttpMessageInvoker _raw = new(new SocketsHttpHandler { EnableMultipleHttp2Connections = true, UseProxy = false });
 
     /// <summary>Opens a Connect stream; nothing is sent until the caller writes.</summary>
     public AsyncDuplexStreamingCall<AgentMessage, AggregatorCommand> Open(CancellationToken cancellationToken) =>
-        _channel.DuplexStreamingCall(Connect, new CallOptions(cancellationToken: cancellationToken));
+        new AgentLink.AgentLinkClient(_channel).Connect(cancellationToken: cancellationToken);
 
     public static AgentMessage Hello(string cluster, string name, string region = "local", string? instanceId = null) => new()
     {
@@ -79,7 +77,7 @@ public sealed class LinkProbe(Uri aggregator) : IDisposable
 
     private async Task<Status> PostRawAsync(HttpContent content)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_channel.Address, ConnectPath))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(aggregator, ConnectPath))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Fleet.Rpc;
+using Grpc.Core;
 
 namespace Fleet.EndToEnd.Tests.Infrastructure;
 
