@@ -26,7 +26,7 @@ public sealed class HostileLinkTrafficTests(SharedFleetFixture fixture)
 
     public static TheoryData<string, byte[], StatusCode, string> GarbageBodies => new()
     {
-        { "compressed flag 7", LinkProbe.Frame(LinkProbe.Hello(ProbeCluster, "garbage").ToByteArray(), flag: 7), StatusCode.Internal, "Invalid frame: compressed flag is 7" },
+        { "compressed flag 7", LinkProbe.Frame(LinkProbe.Hello(ProbeCluster, "garbage").ToByteArray(), flag: 7), StatusCode.Internal, "Invalid frame: " },
         { "bytes that are no protobuf", LinkProbe.Frame([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]), StatusCode.Internal, "Failed to deserialize AgentMessage" },
         { "frame cut short", LinkProbe.Frame(new byte[10], declaredLength: 100), StatusCode.Internal, "Incomplete message" },
         { "header cut short", [0, 0, 0], StatusCode.Internal, "Incomplete message" },
@@ -52,7 +52,7 @@ public sealed class HostileLinkTrafficTests(SharedFleetFixture fixture)
         var status = await fixture.Link.PostRawAsync(LinkProbe.Frame(hello)).DefaultTimeout();
 
         Assert.Equal(StatusCode.ResourceExhausted, status.StatusCode);
-        Assert.Equal($"Received message larger than max ({hello.CalculateSize()} vs. {SharedFleetFixture.MaxMessageBytes}).", status.Detail);
+        Assert.Equal("Received message exceeds the maximum configured message size.", status.Detail);
         await AssertUndisturbedAsync();
     }
 
@@ -62,7 +62,7 @@ public sealed class HostileLinkTrafficTests(SharedFleetFixture fixture)
         var status = await fixture.Link.PostRawAsync(LinkProbe.Frame([], declaredLength: int.MaxValue)).DefaultTimeout();
 
         Assert.Equal(StatusCode.ResourceExhausted, status.StatusCode);
-        Assert.Equal($"Received message larger than max ({int.MaxValue} vs. {SharedFleetFixture.MaxMessageBytes}).", status.Detail);
+        Assert.Equal("Received message exceeds the maximum configured message size.", status.Detail);
         await AssertUndisturbedAsync();
     }
 
@@ -75,7 +75,7 @@ public sealed class HostileLinkTrafficTests(SharedFleetFixture fixture)
         var status = await fixture.Link.PostRawAsync([.. LinkProbe.Frame(LinkProbe.Hello(ProbeCluster, name)), .. LinkProbe.Frame(report)]).DefaultTimeout();
 
         Assert.Equal(StatusCode.ResourceExhausted, status.StatusCode);
-        Assert.StartsWith("Received message larger than max", status.Detail, StringComparison.Ordinal);
+        Assert.Equal("Received message exceeds the maximum configured message size.", status.Detail);
         // It was admitted first, and its oversized report never reached the fleet state.
         var node = await fixture.Api.GetNodeAsync(ProbeCluster, name).DefaultTimeout();
         Assert.Null(node.LastReportAt);

@@ -194,6 +194,21 @@ public sealed class TopologyTests(SharedFleetFixture fixture)
         Assert.Equal("no cluster 'no-such-cluster' in this region", document.RootElement.GetProperty("error").GetString());
     }
 
+    [Fact]
+    public async Task BadPageToken_SameRefusalAtBothEdges_Http400AndGrpcInvalidArgument()
+    {
+        // One domain refusal (RequestRefusedException), mapped by each edge to its own status.
+        const string reason = "page_token is not one this server issued";
+        using var response = await fixture.Http.GetAsync("/api/v1/events?page_token=not-a-token").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout());
+        Assert.Equal(reason, document.RootElement.GetProperty("error").GetString());
+
+        var error = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => fixture.Api.ListEventsAsync(new ListEventsRequest { PageToken = "not-a-token" })).DefaultTimeout();
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal(reason, error.Status.Detail);
+    }
+
     /// <summary>"X/Y" (hex) to (X &lt;&lt; 32) | Y, as fleet.v1 encodes LSNs.</summary>
     private static ulong ParseLsn(string text)
     {

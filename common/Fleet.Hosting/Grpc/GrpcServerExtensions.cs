@@ -31,7 +31,11 @@ public static class GrpcServerExtensions
 
         options.Validate(o => o.MaxReceiveMessageSize > 0 && (o.MaxSendMessageSize is null || o.MaxSendMessageSize > 0),
             "gRPC message size limits must be positive.").ValidateOnStart();
-        services.AddGrpc(configureService ?? (_ => { }));
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<MalformedRequestInterceptor>();
+            configureService?.Invoke(grpc);
+        });
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcServerOptions>>((grpc, fleet) => Apply(grpc, fleet.Value));
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<DrainingHealthCheck>(DrainingHealthCheck.Name);

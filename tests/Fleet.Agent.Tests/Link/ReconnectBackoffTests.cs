@@ -2,7 +2,7 @@ using Fleet.Agent.Link;
 
 namespace Fleet.Agent.Tests.Link;
 
-/// <summary>The reconnect delay alone: min·2^n capped at max, jittered uniformly within [half, full], reset on Welcome.</summary>
+/// <summary>The reconnect delay alone: min·2^n capped at max, jittered uniformly within [half, full], reset only after a stable session.</summary>
 public sealed class ReconnectBackoffTests
 {
     private static readonly TimeSpan Min = TimeSpan.FromMilliseconds(200);
@@ -94,6 +94,37 @@ public sealed class ReconnectBackoffTests
 
         Assert.Equal(TimeSpan.FromMilliseconds(100), backoff.Next());
         Assert.Equal(TimeSpan.FromMilliseconds(200), backoff.Next());
+    }
+
+    [Fact]
+    public void SessionEnded_ShortOrNeverWelcomed_KeepsGrowing()
+    {
+        // A link welcomed and then lost at once (an aggregator shutting down) must not reconnect in a hot loop.
+        var backoff = new ReconnectBackoff(Min, Max, new FixedRandom(0));
+        var delays = new List<TimeSpan>();
+        for (var i = 0; i < 4; i++)
+        {
+            backoff.SessionEnded(i % 2 == 0 ? TimeSpan.FromMilliseconds(5) : null);
+            delays.Add(backoff.Next());
+        }
+
+        Assert.Equal([100, 200, 400, 800], delays.Select(d => d.TotalMilliseconds));
+    }
+
+    [Fact]
+    public void SessionEnded_AfterAStableSession_StartsOverFromMin()
+    {
+        var backoff = new ReconnectBackoff(Min, Max, new FixedRandom(0));
+        for (var i = 0; i < 6; i++)
+        {
+            backoff.Next();
+        }
+
+        backoff.SessionEnded(ReconnectBackoff.StableSession - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(TimeSpan.FromMilliseconds(5000), backoff.Next());
+
+        backoff.SessionEnded(ReconnectBackoff.StableSession);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), backoff.Next());
     }
 
     /// <summary>A Random whose every draw is the same value.</summary>

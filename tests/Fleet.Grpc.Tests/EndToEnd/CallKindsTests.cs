@@ -1,14 +1,15 @@
 using Fleet.Testing;
 using Fleet.Testing.Echo;
+using Grpc.Core;
 
-namespace Fleet.Rpc.Tests.EndToEnd;
+namespace Fleet.Grpc.Tests.EndToEnd;
 
 public sealed class CallKindsTests(EchoServerFixture fixture) : IClassFixture<EchoServerFixture>
 {
     [Fact]
     public async Task Unary_RoundTripsTextAndPayload()
     {
-        var reply = await fixture.Client.Echo(new EchoRequest { Text = "hello", ReplyPayloadSize = 1000 }).ResponseAsync.DefaultTimeout();
+        var reply = await fixture.Client.EchoAsync(new EchoRequest { Text = "hello", ReplyPayloadSize = 1000 }).ResponseAsync.DefaultTimeout();
 
         Assert.Equal("hello", reply.Text);
         Assert.Equal(1000, reply.Payload.Length);
@@ -18,7 +19,7 @@ public sealed class CallKindsTests(EchoServerFixture fixture) : IClassFixture<Ec
     [Fact]
     public async Task Unary_StatusAndTrailersAvailableAfterCompletion()
     {
-        using var call = fixture.Client.Echo(new EchoRequest { Text = "x" });
+        using var call = fixture.Client.EchoAsync(new EchoRequest { Text = "x" });
         await call.ResponseAsync.DefaultTimeout();
 
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
@@ -30,7 +31,8 @@ public sealed class CallKindsTests(EchoServerFixture fixture) : IClassFixture<Ec
     {
         using var call = fixture.Client.Expand(new ExpandRequest { Count = 100, Text = "s" });
         var indexes = new List<int>();
-        await foreach (var reply in call.ResponseStream.ReadAllAsync().WithCancellation(new CancellationTokenSource(TestTimeouts.Default).Token))
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        await foreach (var reply in call.ResponseStream.ReadAllAsync(timeout.Token))
         {
             indexes.Add(reply.Index);
         }
@@ -77,7 +79,7 @@ public sealed class CallKindsTests(EchoServerFixture fixture) : IClassFixture<Ec
     [Fact]
     public async Task ManyConcurrentCalls_ShareOneChannel()
     {
-        var tasks = Enumerable.Range(0, 200).Select(i => fixture.Client.Echo(new EchoRequest { Text = "c" + i }).ResponseAsync);
+        var tasks = Enumerable.Range(0, 200).Select(i => fixture.Client.EchoAsync(new EchoRequest { Text = "c" + i }).ResponseAsync);
         var replies = await Task.WhenAll(tasks).DefaultTimeout();
 
         Assert.Equal(Enumerable.Range(0, 200).Select(i => "c" + i), replies.Select(r => r.Text));

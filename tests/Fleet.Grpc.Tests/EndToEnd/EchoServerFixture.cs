@@ -1,23 +1,24 @@
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Echo;
 using Fleet.Testing.Hosting;
+using Grpc.Net.Client;
 
-namespace Fleet.Rpc.Tests.EndToEnd;
+namespace Fleet.Grpc.Tests.EndToEnd;
 
-/// <summary>One real Kestrel server with EchoService shared by a test class.</summary>
+/// <summary>One real Kestrel server with EchoService, dialled the way Fleet's clients dial (<see cref="GrpcChannels"/>), shared by a test class.</summary>
 public sealed class EchoServerFixture : IAsyncLifetime
 {
     public GrpcTestServer Server { get; private set; } = null!;
 
     public GrpcChannel Channel { get; private set; } = null!;
 
-    public EchoClient Client { get; private set; } = null!;
+    public EchoService.EchoServiceClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         Server = await GrpcTestServer.StartEchoAsync();
-        Channel = GrpcChannel.ForAddress(Server.Address);
-        Client = new EchoClient(Channel);
+        Channel = GrpcChannels.ForAddress(Server.Address);
+        Client = new EchoService.EchoServiceClient(Channel);
     }
 
     public async Task DisposeAsync()

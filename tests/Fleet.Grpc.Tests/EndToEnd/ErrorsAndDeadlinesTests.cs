@@ -1,8 +1,9 @@
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing;
 using Fleet.Testing.Echo;
+using Grpc.Core;
 
-namespace Fleet.Rpc.Tests.EndToEnd;
+namespace Fleet.Grpc.Tests.EndToEnd;
 
 public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassFixture<EchoServerFixture>
 {
@@ -13,7 +14,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [InlineData(StatusCode.Unavailable, "")]
     public async Task HandlerStatus_ReachesClientWithExactMessage(StatusCode code, string message)
     {
-        using var call = fixture.Client.Echo(new EchoRequest { FailCode = (int)code, FailMessage = message });
+        using var call = fixture.Client.EchoAsync(new EchoRequest { FailCode = (int)code, FailMessage = message });
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync).DefaultTimeout();
 
@@ -27,7 +28,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     {
         foreach (var code in Enum.GetValues<StatusCode>().Where(c => c != StatusCode.OK))
         {
-            var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Client.Echo(new EchoRequest { FailCode = (int)code, FailMessage = code.ToString() }).ResponseAsync).DefaultTimeout();
+            var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Client.EchoAsync(new EchoRequest { FailCode = (int)code, FailMessage = code.ToString() }).ResponseAsync).DefaultTimeout();
             Assert.Equal(code, ex.StatusCode);
             Assert.Equal(code.ToString(), ex.Status.Detail);
         }
@@ -55,11 +56,11 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task Deadline_ExceededOnClientAndObservedByServer()
     {
-        var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+        var before = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
         var started = DateTime.UtcNow;
 
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest { DelayMs = 10_000 }, new CallOptions().WithTimeout(TimeSpan.FromMilliseconds(300))).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest { DelayMs = 10_000 }, new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(300))).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), "the deadline must end the call promptly");
@@ -70,7 +71,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     public async Task Deadline_AlreadyPassed_FailsWithoutSending()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(-1))).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest(), new CallOptions(deadline: DateTime.UtcNow.AddSeconds(-1))).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
     }
@@ -78,8 +79,8 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task Deadline_MaxValueOrFarAway_MeansNoDeadline()
     {
-        var none = await fixture.Client.Echo(new EchoRequest { Text = "max" }, new CallOptions(deadline: DateTime.MaxValue)).ResponseAsync.DefaultTimeout();
-        var far = await fixture.Client.Echo(new EchoRequest { Text = "far" }, new CallOptions(deadline: DateTime.UtcNow.AddDays(400))).ResponseAsync.DefaultTimeout();
+        var none = await fixture.Client.EchoAsync(new EchoRequest { Text = "max" }, new CallOptions(deadline: DateTime.MaxValue)).ResponseAsync.DefaultTimeout();
+        var far = await fixture.Client.EchoAsync(new EchoRequest { Text = "far" }, new CallOptions(deadline: DateTime.UtcNow.AddDays(400))).ResponseAsync.DefaultTimeout();
 
         Assert.Equal("max", none.Text);
         Assert.Equal("far", far.Text);
@@ -88,7 +89,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task Cancellation_ByClient_PropagatesToServer()
     {
-        var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+        var before = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
         using var cts = new CancellationTokenSource();
         using var call = fixture.Client.Expand(new ExpandRequest { Count = 1000, DelayMs = 50 }, new CallOptions(cancellationToken: cts.Token));
         Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
@@ -104,7 +105,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task Dispose_OfLiveCall_CancelsItOnServer()
     {
-        var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+        var before = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
         var call = fixture.Client.Expand(new ExpandRequest { Count = 1000, DelayMs = 50 });
         Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
 
@@ -116,30 +117,31 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task UnknownService_IsUnimplemented()
     {
-        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "fleet.testing.v1.NoSuchService", "Echo", EchoRequest.Parser, EchoReply.Parser);
+        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "fleet.testing.v1.NoSuchService", "Echo", Marshal(EchoRequest.Parser), Marshal(EchoReply.Parser));
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Channel.UnaryCall(method, new EchoRequest()).ResponseAsync).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Channel.CreateCallInvoker().AsyncUnaryCall(method, null, default, new EchoRequest()).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
-        Assert.Contains("NoSuchService", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("Service is unimplemented.", ex.Status.Detail);
     }
 
     [Fact]
     public async Task UnknownMethod_IsUnimplemented()
     {
-        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "fleet.testing.v1.EchoService", "Nope", EchoRequest.Parser, EchoReply.Parser);
+        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "fleet.testing.v1.EchoService", "Nope", Marshal(EchoRequest.Parser), Marshal(EchoReply.Parser));
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Channel.UnaryCall(method, new EchoRequest()).ResponseAsync).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => fixture.Channel.CreateCallInvoker().AsyncUnaryCall(method, null, default, new EchoRequest()).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
+        Assert.Equal("Method is unimplemented.", ex.Status.Detail);
     }
 
     [Fact]
     public async Task UnreachableServer_IsUnavailable()
     {
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{FreePort()}");
+        using var channel = GrpcChannels.ForAddress($"http://127.0.0.1:{FreePort()}");
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => new EchoClient(channel).Echo(new EchoRequest()).ResponseAsync).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => new EchoService.EchoServiceClient(channel).EchoAsync(new EchoRequest()).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
     }
@@ -147,7 +149,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
     [Fact]
     public async Task ServerLoggedNoErrors_ForExpectedFailures()
     {
-        await Assert.ThrowsAsync<RpcException>(() => fixture.Client.Echo(new EchoRequest { FailCode = 5 }).ResponseAsync).DefaultTimeout();
+        await Assert.ThrowsAsync<RpcException>(() => fixture.Client.EchoAsync(new EchoRequest { FailCode = 5 }).ResponseAsync).DefaultTimeout();
 
         Assert.Empty(fixture.Server.Logs.Errors);
     }
@@ -158,7 +160,7 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
         long seen;
         do
         {
-            seen = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+            seen = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
             if (seen >= expected)
             {
                 return;
@@ -170,6 +172,10 @@ public sealed class ErrorsAndDeadlinesTests(EchoServerFixture fixture) : IClassF
 
         Assert.Fail($"the server observed {seen} cancelled calls, expected at least {expected}");
     }
+
+    private static Marshaller<T> Marshal<T>(Google.Protobuf.MessageParser<T> parser)
+        where T : Google.Protobuf.IMessage<T> =>
+        Marshallers.Create(m => Google.Protobuf.MessageExtensions.ToByteArray(m), parser.ParseFrom);
 
     private static int FreePort()
     {

@@ -1,12 +1,14 @@
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing;
 using Fleet.Testing.Echo;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using Grpc.Core;
 using Grpc.Health.V1;
+using Grpc.Net.Client;
 using Grpc.Reflection.V1;
 
-namespace Fleet.Rpc.Tests.Interop;
+namespace Fleet.Grpc.Tests.Interop;
 
 public sealed class PythonServerFixture : IAsyncLifetime
 {
@@ -14,13 +16,13 @@ public sealed class PythonServerFixture : IAsyncLifetime
 
     public GrpcChannel Channel { get; private set; } = null!;
 
-    public EchoClient Client { get; private set; } = null!;
+    public EchoService.EchoServiceClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         Server = await PythonEchoServer.StartAsync("--compression", "gzip");
-        Channel = GrpcChannel.ForAddress(Server.Address);
-        Client = new EchoClient(Channel);
+        Channel = GrpcChannels.ForAddress(Server.Address);
+        Client = new EchoService.EchoServiceClient(Channel);
     }
 
     public Task DisposeAsync()
@@ -31,13 +33,13 @@ public sealed class PythonServerFixture : IAsyncLifetime
     }
 }
 
-/// <summary>Fleet.Rpc's client against python3-grpcio's server (grpc-core).</summary>
+/// <summary>Fleet's client (Grpc.Net.Client as <see cref="GrpcChannels"/> sets it up) against python3-grpcio's server (grpc-core).</summary>
 public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixture) : IClassFixture<PythonServerFixture>
 {
     [Fact]
     public async Task Unary()
     {
-        var reply = await fixture.Client.Echo(new EchoRequest { Text = "to python", ReplyPayloadSize = 1000 }).ResponseAsync.DefaultTimeout();
+        var reply = await fixture.Client.EchoAsync(new EchoRequest { Text = "to python", ReplyPayloadSize = 1000 }).ResponseAsync.DefaultTimeout();
 
         Assert.Equal("to python", reply.Text);
         Assert.Equal(1000, reply.Payload.Length);
@@ -92,7 +94,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     public async Task ErrorStatus_WithEncodedMessage()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest { FailCode = 5, FailMessage = "no such node: ünïcode ✓ 100%" }).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest { FailCode = 5, FailMessage = "no such node: ünïcode ✓ 100%" }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.NotFound, ex.StatusCode);
         Assert.Equal("no such node: ünïcode ✓ 100%", ex.Status.Detail);
@@ -120,10 +122,10 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     [Fact]
     public async Task Deadline_SentAsGrpcTimeout_AndHonouredByServer()
     {
-        var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+        var before = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
 
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest { DelayMs = 10_000 }, new CallOptions().WithTimeout(TimeSpan.FromMilliseconds(300))).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest { DelayMs = 10_000 }, new CallOptions(deadline: DateTime.UtcNow.AddMilliseconds(300))).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
         await WaitForCancelledAsync(before + 1);
@@ -132,7 +134,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     [Fact]
     public async Task Cancellation_ReachesServer()
     {
-        var before = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+        var before = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
         using var cts = new CancellationTokenSource();
         using var call = fixture.Client.Expand(new ExpandRequest { Count = 1000, DelayMs = 50 }, new CallOptions(cancellationToken: cts.Token));
         Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
@@ -148,7 +150,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     public async Task Metadata_TextAndBinary_RoundTrip()
     {
         var binary = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
-        using var call = fixture.Client.Echo(new EchoRequest(), new CallOptions(new Metadata { { "x-echo-text", "hello" }, { "x-echo-data-bin", binary } }));
+        using var call = fixture.Client.EchoAsync(new EchoRequest(), new CallOptions(new Metadata { { "x-echo-text", "hello" }, { "x-echo-data-bin", binary } }));
         await call.ResponseAsync.DefaultTimeout();
         var headers = await call.ResponseHeadersAsync.DefaultTimeout();
 
@@ -164,7 +166,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     {
         const int size = (4 * 1024 * 1024) - 64;
 
-        var reply = await fixture.Client.Echo(new EchoRequest { Payload = ByteString.CopyFrom(new byte[size]), ReplyPayloadSize = size }).ResponseAsync.DefaultTimeout();
+        var reply = await fixture.Client.EchoAsync(new EchoRequest { Payload = ByteString.CopyFrom(new byte[size]), ReplyPayloadSize = size }).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(size, reply.Payload.Length);
     }
@@ -173,7 +175,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     public async Task OversizedRequest_RejectedByServer()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest { Payload = ByteString.CopyFrom(new byte[5 * 1024 * 1024]) }).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest { Payload = ByteString.CopyFrom(new byte[5 * 1024 * 1024]) }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
     }
@@ -182,7 +184,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     public async Task OversizedReply_RejectedByClient()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(
-            () => fixture.Client.Echo(new EchoRequest { ReplyPayloadSize = 5 * 1024 * 1024 }).ResponseAsync).DefaultTimeout();
+            () => fixture.Client.EchoAsync(new EchoRequest { ReplyPayloadSize = 5 * 1024 * 1024 }).ResponseAsync).DefaultTimeout();
 
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
     }
@@ -190,10 +192,11 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     [Fact]
     public async Task Gzip_BothDirections()
     {
-        using var channel = GrpcChannel.ForAddress(fixture.Server.Address, new GrpcChannelOptions { CompressRequests = true });
+        // Grpc.Net.Client compresses the request when this call header names gzip; the server compresses replies (--compression gzip).
+        var gzip = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
         var payload = ByteString.CopyFrom(Enumerable.Repeat((byte)'q', 100_000).ToArray());
 
-        var reply = await new EchoClient(channel).Echo(new EchoRequest { Text = "gz", Payload = payload, ReplyPayloadSize = 100_000 }).ResponseAsync.DefaultTimeout();
+        var reply = await fixture.Client.EchoAsync(new EchoRequest { Text = "gz", Payload = payload, ReplyPayloadSize = 100_000 }, new CallOptions(gzip)).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(100_000, reply.Payload.Length);
     }
@@ -201,9 +204,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     [Fact]
     public async Task Health_Check()
     {
-        var method = Method<HealthCheckRequest, HealthCheckResponse>.FromDescriptor(HealthReflection.Descriptor.Services[0].GetMethod("Check"));
-
-        var reply = await fixture.Channel.UnaryCall(method, new HealthCheckRequest()).ResponseAsync.DefaultTimeout();
+        var reply = await new Health.HealthClient(fixture.Channel).CheckAsync(new HealthCheckRequest()).ResponseAsync.DefaultTimeout();
 
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
     }
@@ -211,8 +212,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
     [Fact]
     public async Task Reflection_ListAndDescribe()
     {
-        var method = Method<ServerReflectionRequest, ServerReflectionResponse>.FromDescriptor(ReflectionReflection.Descriptor.Services[0].GetMethod("ServerReflectionInfo"));
-        using var call = fixture.Channel.DuplexStreamingCall(method);
+        using var call = new ServerReflection.ServerReflectionClient(fixture.Channel).ServerReflectionInfo();
 
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" }).DefaultTimeout();
         Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
@@ -231,7 +231,7 @@ public sealed class FleetClientAgainstPythonServerTests(PythonServerFixture fixt
         long seen;
         do
         {
-            seen = (await fixture.Client.Stats().ResponseAsync.DefaultTimeout()).CancelledCalls;
+            seen = (await fixture.Client.StatsAsync(new StatsRequest()).ResponseAsync.DefaultTimeout()).CancelledCalls;
             if (seen >= expected)
             {
                 return;

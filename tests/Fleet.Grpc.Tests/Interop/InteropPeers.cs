@@ -4,7 +4,7 @@ using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
-namespace Fleet.Rpc.Tests.Interop;
+namespace Fleet.Grpc.Tests.Interop;
 
 /// <summary>
 /// Locates and runs the independent gRPC peers in tests/interop (python3-grpcio from Debian,
@@ -104,9 +104,9 @@ internal static class InteropPeers
         foreach (var file in new[]
                  {
                      Fleet.Testing.Echo.EchoReflection.Descriptor,
-                     Grpc.Health.V1.HealthReflection.Descriptor,
-                     Grpc.Reflection.V1.ReflectionReflection.Descriptor,
-                     Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor,
+                     global::Grpc.Health.V1.HealthReflection.Descriptor,
+                     global::Grpc.Reflection.V1.ReflectionReflection.Descriptor,
+                     global::Grpc.Reflection.V1Alpha.ReflectionReflection.Descriptor,
                  })
         {
             set.File.Add(FileDescriptorProto.Parser.ParseFrom(file.SerializedData));

@@ -1,8 +1,8 @@
-using Fleet.Rpc.Tests.EndToEnd;
+using Fleet.Grpc.Tests.EndToEnd;
 
-namespace Fleet.Rpc.Tests.Interop;
+namespace Fleet.Grpc.Tests.Interop;
 
-/// <summary>Runs every scenario of an independent client once against a Fleet.Rpc server.</summary>
+/// <summary>Runs every scenario of an independent client once against a Fleet gRPC server (Grpc.AspNetCore, Fleet's wiring).</summary>
 public abstract class PeerClientFixture : IAsyncLifetime
 {
     private readonly EchoServerFixture _server = new();

@@ -1,10 +1,10 @@
-using Fleet.Rpc.Hosting;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Hosting;
 using Fleet.Testing.Tls;
 
-namespace Fleet.Rpc.Tests.Interop;
+namespace Fleet.Grpc.Tests.Interop;
 
-/// <summary>python3-grpcio over TLS against a Fleet.Rpc TLS server.</summary>
+/// <summary>python3-grpcio over TLS against a Fleet TLS server (Grpc.AspNetCore on Kestrel).</summary>
 public sealed class TlsInteropTests
 {
     [Fact]

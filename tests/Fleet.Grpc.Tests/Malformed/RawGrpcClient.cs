@@ -1,14 +1,15 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Grpc.Core;
 
-namespace Fleet.Rpc.Tests.Malformed;
+namespace Fleet.Grpc.Tests.Malformed;
 
-/// <summary>Sends hand-made HTTP/2 requests, bypassing Fleet.Rpc's client, to feed a server bad input.</summary>
+/// <summary>Sends hand-made HTTP/2 requests, bypassing Grpc.Net.Client, to feed a server bad input and to see raw frames.</summary>
 internal sealed class RawGrpcClient(Uri address) : IDisposable
 {
-    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler());
+    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler { UseProxy = false, AutomaticDecompression = DecompressionMethods.None });
 
-    public async Task<RawResponse> PostAsync(string path, byte[] body, string? contentType = "application/grpc", IDictionary<string, string>? headers = null)
+    public async Task<RawResponse> PostAsync(string path, byte[] body, string? contentType = "application/grpc", IReadOnlyDictionary<string, string>? headers = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(address, path))
         {
@@ -30,9 +31,13 @@ internal sealed class RawGrpcClient(Uri address) : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         using var response = await _invoker.SendAsync(request, cts.Token);
         var content = await response.Content.ReadAsByteArrayAsync(cts.Token);
-        var status = Header(response.Headers, "grpc-status") ?? Header(response.TrailingHeaders, "grpc-status");
-        var message = Header(response.Headers, "grpc-message") ?? Header(response.TrailingHeaders, "grpc-message");
-        return new RawResponse(response.StatusCode, status is null ? null : (StatusCode)int.Parse(status, System.Globalization.CultureInfo.InvariantCulture), message, content);
+        var received = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers).Concat(response.TrailingHeaders))
+        {
+            received[name] = string.Join(",", values);
+        }
+
+        return new RawResponse(response.StatusCode, received, content);
     }
 
     public void Dispose() => _invoker.Dispose();
@@ -46,9 +51,17 @@ internal sealed class RawGrpcClient(Uri address) : IDisposable
         payload.CopyTo(frame, 5);
         return frame;
     }
-
-    private static string? Header(HttpHeaders headers, string name) =>
-        headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 }
 
-internal sealed record RawResponse(HttpStatusCode HttpStatus, StatusCode? GrpcStatus, string? GrpcMessage, byte[] Body);
+/// <summary>An HTTP/2 response as received: status, headers and trailers together (trailers win), and the body bytes.</summary>
+internal sealed record RawResponse(HttpStatusCode HttpStatus, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+{
+    public StatusCode? GrpcStatus => Header("grpc-status") is { } status ? (StatusCode)int.Parse(status, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    public string? GrpcMessage => Header("grpc-message");
+
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+
+    public override string ToString() =>
+        $"HTTP {(int)HttpStatus}, grpc-status {GrpcStatus?.ToString() ?? "none"}, grpc-message '{GrpcMessage}', {Body.Length} body bytes";
+}

@@ -1,18 +1,15 @@
-using Fleet.Rpc;
-using Fleet.Rpc.Server;
+using Grpc.Core;
 using Google.Protobuf;
 
 namespace Fleet.Testing.Echo;
 
-/// <summary>Fleet.Rpc's implementation of the interop contract (tests/interop/protos/fleet/testing/v1/echo.proto).</summary>
-public sealed class EchoService
+/// <summary>The C# implementation of the interop contract (tests/interop/protos/fleet/testing/v1/echo.proto) on Grpc.AspNetCore.</summary>
+public sealed class EchoServiceImpl : EchoService.EchoServiceBase
 {
     private long _cancelledCalls;
     private long _totalCalls;
 
-    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => EchoReflection.Descriptor.Services[0];
-
-    public async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
+    public override async Task<EchoReply> Echo(EchoRequest request, ServerCallContext context)
     {
         Interlocked.Increment(ref _totalCalls);
         await EchoMetadataAsync(context);
@@ -21,7 +18,7 @@ public sealed class EchoService
         return new EchoReply { Text = request.Text, Payload = Filled(request.ReplyPayloadSize) };
     }
 
-    public async Task Expand(ExpandRequest request, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
+    public override async Task Expand(ExpandRequest request, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
     {
         Interlocked.Increment(ref _totalCalls);
         await EchoMetadataAsync(context);
@@ -30,7 +27,7 @@ public sealed class EchoService
         {
             if (request.FailAfter > 0 && i == request.FailAfter)
             {
-                throw new RpcException(StatusCode.FailedPrecondition, $"failed after {request.FailAfter}");
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"failed after {request.FailAfter}"));
             }
 
             await DelayAsync(request.DelayMs, context);
@@ -38,7 +35,7 @@ public sealed class EchoService
         }
     }
 
-    public async Task<CollectReply> Collect(IAsyncStreamReader<EchoRequest> requests, ServerCallContext context)
+    public override async Task<CollectReply> Collect(IAsyncStreamReader<EchoRequest> requests, ServerCallContext context)
     {
         Interlocked.Increment(ref _totalCalls);
         await EchoMetadataAsync(context);
@@ -56,7 +53,7 @@ public sealed class EchoService
         return reply;
     }
 
-    public async Task Chat(IAsyncStreamReader<EchoRequest> requests, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
+    public override async Task Chat(IAsyncStreamReader<EchoRequest> requests, IServerStreamWriter<EchoReply> responses, ServerCallContext context)
     {
         Interlocked.Increment(ref _totalCalls);
         await EchoMetadataAsync(context);
@@ -70,8 +67,12 @@ public sealed class EchoService
         }
     }
 
-    public Task<StatsReply> Stats(StatsRequest request, ServerCallContext context) =>
-        Task.FromResult(new StatsReply { CancelledCalls = Interlocked.Read(ref _cancelledCalls), TotalCalls = Interlocked.Read(ref _totalCalls) });
+    /// <summary>As tests/interop/README.md specifies (and the python server does): total_calls counts every call started, this one included.</summary>
+    public override Task<StatsReply> Stats(StatsRequest request, ServerCallContext context)
+    {
+        var total = Interlocked.Increment(ref _totalCalls);
+        return Task.FromResult(new StatsReply { CancelledCalls = Interlocked.Read(ref _cancelledCalls), TotalCalls = total });
+    }
 
     private static ByteString Filled(int size) =>
         size <= 0 ? ByteString.Empty : ByteString.CopyFrom(Enumerable.Repeat((byte)'a', size).ToArray());
@@ -80,7 +81,7 @@ public sealed class EchoService
     {
         if (request.FailCode != 0)
         {
-            throw new RpcException((StatusCode)request.FailCode, request.FailMessage);
+            throw new RpcException(new Status((StatusCode)request.FailCode, request.FailMessage));
         }
     }
 
