@@ -10,6 +10,7 @@ using Fleet.Agent.State;
 using Fleet.Hosting;
 using Fleet.Protos.V1;
 using Fleet.Hosting.Grpc;
+using Fleet.Hosting.Prometheus;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -61,6 +62,7 @@ public static class AgentHost
         builder.Services.AddSingleton<OperatorAudit>();
         builder.Services.AddSingleton<AgentApi>();
         builder.Services.AddFleetGrpc();
+        builder.Services.AddFleetProcessMetrics();
 
         var tls = LoadTls(options.Tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -70,6 +72,7 @@ public static class AgentHost
         });
 
         var app = builder.Build();
+        app.UseFleetProcessMetrics();
         app.MapFleetGrpcService<AgentApi>(AgentService.Descriptor);
         app.MapFleetGrpcHealthAndReflection();
         app.MapRoleChecks();

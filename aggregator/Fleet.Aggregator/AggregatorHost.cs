@@ -11,6 +11,7 @@ using Fleet.Aggregator.Store;
 using Fleet.Hosting;
 using Fleet.Protos.V1;
 using Fleet.Hosting.Grpc;
+using Fleet.Hosting.Prometheus;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -45,6 +46,7 @@ public static class AggregatorHost
         services.AddOptions<AggregatorOptions>().Bind(builder.Configuration).ValidateOnStart();
         services.AddSingleton(time ?? TimeProvider.System);
         services.AddFleetGrpc(o => o.MaxReceiveMessageSize = options.Link.MaxMessageBytes, grpc => grpc.Interceptors.Add<RefusalInterceptor>());
+        services.AddFleetProcessMetrics();
         services.AddFleetStore(builder.Configuration);
         services.AddHealthRules(builder.Configuration);
         services.AddSingleton<FleetState>();
@@ -71,6 +73,7 @@ public static class AggregatorHost
         });
 
         var app = builder.Build();
+        app.UseFleetProcessMetrics();
 
         // The monitor publishes node views through the reader; build it now, not at the first API call.
         app.Services.GetRequiredService<FleetReader>();

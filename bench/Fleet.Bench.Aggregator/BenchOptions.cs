@@ -59,7 +59,7 @@ internal sealed class BenchOptions
     public TimeSpan TargetP99 { get; private set; } = TimeSpan.FromMilliseconds(250);
 
     public static string Usage => """
-        Fleet aggregator load benchmark: simulated agents (real Fleet.Rpc AgentLink streams, loopback only)
+        Fleet aggregator load benchmark: simulated agents (real AgentLink streams over Grpc.Net.Client, loopback only)
         against one fleet-aggregator; measures ingest rate, aggregator CPU and memory, and report-to-visible
         latency through FleetService.Watch.
 

@@ -4,7 +4,8 @@ using Fleet.Bench.Aggregator.Measurement;
 using Fleet.Bench.Aggregator.Reporting;
 using Fleet.Bench.Aggregator.Simulation;
 using Fleet.Bench.Aggregator.Target;
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
+using Fleet.Protos.V1;
 
 namespace Fleet.Bench.Aggregator;
 
@@ -75,8 +76,10 @@ internal static class BenchRunner
             using var scraper = new MetricsScraper(target.HttpAddress);
             using var loadCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var channelCount = (options.Agents + options.AgentsPerChannel - 1) / options.AgentsPerChannel;
-            var channels = Enumerable.Range(0, channelCount).Select(_ => GrpcChannel.ForAddress(target.GrpcAddress)).ToArray();
-            using var watchChannel = GrpcChannel.ForAddress(target.GrpcAddress, new GrpcChannelOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
+            var channels = Enumerable.Range(0, channelCount).Select(_ => GrpcChannels.ForAddress(target.GrpcAddress)).ToArray();
+            var linkClients = channels.Select(c => new AgentLink.AgentLinkClient(c)).ToArray();
+            using var watchChannel = GrpcChannels.ForAddress(target.GrpcAddress, new GrpcClientOptions { MaxReceiveMessageSize = 64 * 1024 * 1024 });
+            var watchClient = new FleetService.FleetServiceClient(watchChannel);
             var watches = new List<WatchProbe>();
             var watchTasks = new List<Task>();
             var agentTasks = new List<Task>(agents.Length);
@@ -85,13 +88,13 @@ internal static class BenchRunner
                 WatchProbe? probe = null;
                 if (options.Watch)
                 {
-                    probe = new WatchProbe(watchChannel, includeSnapshots: true, counters, nodeIndex);
+                    probe = new WatchProbe(watchClient, includeSnapshots: true, counters, nodeIndex);
                     watches.Add(probe);
                 }
 
                 for (var i = 0; i < options.DashboardWatches; i++)
                 {
-                    watches.Add(new WatchProbe(watchChannel, includeSnapshots: false, counters, nodeIndex));
+                    watches.Add(new WatchProbe(watchClient, includeSnapshots: false, counters, nodeIndex));
                 }
 
                 foreach (var watch in watches)
@@ -117,8 +120,8 @@ internal static class BenchRunner
                     }
 
                     var agent = agents[i];
-                    var channel = channels[i / options.AgentsPerChannel];
-                    agentTasks.Add(Task.Run(() => agent.RunAsync(channel, loadCts.Token), CancellationToken.None));
+                    var client = linkClients[i / options.AgentsPerChannel];
+                    agentTasks.Add(Task.Run(() => agent.RunAsync(client, loadCts.Token), CancellationToken.None));
                 }
 
                 progress.Phase = "warmup";
@@ -295,7 +298,7 @@ internal static class BenchRunner
         }
     }
 
-    /// <summary>"git abc1234 (+3 files modified under aggregator/ rpc/ common/ protos/)" for the tree the aggregator was built from.</summary>
+    /// <summary>"git abc1234 (+3 files modified under aggregator/ common/ protos/)" for the tree the aggregator was built from.</summary>
     private static async Task<string> SourceRevisionAsync(string directory, CancellationToken cancellationToken)
     {
         var head = await GitAsync(directory, ["rev-parse", "--short", "HEAD"], cancellationToken);
@@ -305,9 +308,9 @@ internal static class BenchRunner
         }
 
         var top = await GitAsync(directory, ["rev-parse", "--show-toplevel"], cancellationToken);
-        var status = top is null ? null : await GitAsync(top, ["status", "--porcelain", "--", "aggregator", "rpc", "common", "protos"], cancellationToken);
+        var status = top is null ? null : await GitAsync(top, ["status", "--porcelain", "--", "aggregator", "common", "protos"], cancellationToken);
         var modified = status?.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length ?? 0;
-        return modified == 0 ? $"git {head}" : $"git {head} + {modified} uncommitted file(s) under aggregator/ rpc/ common/ protos/";
+        return modified == 0 ? $"git {head}" : $"git {head} + {modified} uncommitted file(s) under aggregator/ common/ protos/";
     }
 
     private static async Task<string?> GitAsync(string directory, string[] args, CancellationToken cancellationToken)
@@ -362,7 +365,7 @@ internal static class BenchRunner
         {
             Log($"{tasks.Count(t => !t.IsCompleted)} task(s) did not stop within {timeout.TotalSeconds:F0} s");
         }
-        catch (Exception ex) when (ex is OperationCanceledException or Fleet.Rpc.RpcException)
+        catch (Exception ex) when (ex is OperationCanceledException or Grpc.Core.RpcException)
         {
         }
     }

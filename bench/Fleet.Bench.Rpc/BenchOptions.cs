@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fleet.Bench.Rpc.Reporting;
 
 namespace Fleet.Bench.Rpc;
 
@@ -36,7 +37,7 @@ internal sealed class BenchOptions
 
     public IReadOnlyList<string> Scenarios { get; private set; } = [Unary, Stream];
 
-    /// <summary>GrpcChannels the callers of a scenario are spread over (round robin).</summary>
+    /// <summary>GrpcChannels (Fleet.Hosting GrpcChannels.ForAddress) the callers of a scenario are spread over (round robin).</summary>
     public int Channels { get; private set; } = 1;
 
     /// <summary>reply_payload_size (unary) and payload_size (stream) in bytes.</summary>
@@ -52,8 +53,8 @@ internal sealed class BenchOptions
     /// <summary>Repository root (for tests/interop/python/echo_server.py); found from the working directory when null.</summary>
     public string? RepoRoot { get; private set; }
 
-    public static string Usage => """
-        Fleet.Rpc gRPC benchmark (loopback h2c on 127.0.0.1).
+    public static string Usage => $"""
+        gRPC benchmark of Fleet's stack: {GrpcStack.Both} (loopback h2c on 127.0.0.1).
 
         usage: Fleet.Bench.Rpc [options]
                Fleet.Bench.Rpc serve            (internal: the Fleet server child process)
@@ -65,7 +66,7 @@ internal sealed class BenchOptions
           --max-calls N      hard cap on measured unary calls per scenario (default 2000000)
           --max-messages N   hard cap on messages of one server stream (default 5000000)
           --callers LIST     concurrent unary callers, one scenario each (default 1,64)
-          --servers LIST     fleet (Fleet.Rpc server in a child process), fleet-inproc (same process
+          --servers LIST     fleet (Grpc.AspNetCore server in a child process), fleet-inproc (same process
                              as the client), python (python3-grpcio) (default fleet,python)
           --scenarios LIST   unary, stream (default unary,stream)
           --channels N       GrpcChannels the callers are spread over (default 1)

@@ -209,6 +209,20 @@ public sealed class TopologyTests(SharedFleetFixture fixture)
         Assert.Equal(reason, error.Status.Detail);
     }
 
+    [Fact]
+    public async Task AggregatorMetrics_FleetFamiliesThenProcessInstrumentation_PromtoolValid()
+    {
+        await fixture.Api.ListClustersAsync().DefaultTimeout();
+
+        var text = await fixture.Http.GetStringAsync("/metrics").DefaultTimeout();
+
+        Assert.Contains("fleet_aggregator_info{", text, StringComparison.Ordinal);
+        Assert.Contains("grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"fleet.v1.FleetService\",grpc_method=\"ListClusters\",grpc_code=\"OK\"}", text, StringComparison.Ordinal);
+        Assert.Contains("\nprocess_cpu_seconds_total ", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE http_request_duration_seconds histogram", text, StringComparison.Ordinal);
+        Promtool.AssertValid(text);
+    }
+
     /// <summary>"X/Y" (hex) to (X &lt;&lt; 32) | Y, as fleet.v1 encodes LSNs.</summary>
     private static ulong ParseLsn(string text)
     {

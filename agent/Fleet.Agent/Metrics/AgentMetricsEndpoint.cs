@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Fleet.Agent.Metrics;
 
-/// <summary>GET /metrics: the latest snapshot and the agent's own facts, in Prometheus text format.</summary>
+/// <summary>GET /metrics: the latest snapshot and the agent's own facts, then the process's own instrumentation (prometheus-net), in Prometheus text format.</summary>
 internal static class AgentMetricsEndpoint
 {
     public static void MapAgentMetrics(this IEndpointRouteBuilder endpoints) =>
@@ -31,5 +31,6 @@ internal static class AgentMetricsEndpoint
             context.Response.ContentType = PrometheusTextWriter.ContentType;
             AgentMetricsWriter.Write(context.Response.BodyWriter, services.GetRequiredService<SnapshotBoard>().Current, facts);
             await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+            await services.GetRequiredService<ProcessMetrics>().WriteAsync(context.Response.Body, context.RequestAborted);
         });
 }

@@ -17,12 +17,16 @@ namespace Fleet.Aggregator.Metrics;
 internal static class AggregatorMetrics
 {
     public static void MapAggregatorMetrics(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/metrics", (HttpContext context, FleetState fleet, FleetReader reader, IAlertView alerts, IngestCounters ingest,
-            EventRecorder recorder, IOptions<AggregatorOptions> options, TimeProvider time) =>
+        endpoints.MapGet("/metrics", async (HttpContext context, FleetState fleet, FleetReader reader, IAlertView alerts, IngestCounters ingest,
+            EventRecorder recorder, IOptions<AggregatorOptions> options, TimeProvider time, ProcessMetrics process) =>
         {
             var buffer = new ArrayBufferWriter<byte>(16 * 1024);
             Write(new PrometheusTextWriter(buffer), fleet, reader, alerts.ActiveAlerts(null), ingest, recorder.Dropped, options.Value, time.GetUtcNow());
-            return Results.Bytes(buffer.WrittenMemory.ToArray(), PrometheusTextWriter.ContentType);
+            context.Response.ContentType = PrometheusTextWriter.ContentType;
+            await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+
+            // The process's own instrumentation (process_*, dotnet_*, http_*, grpc_server_*) follows.
+            await process.WriteAsync(context.Response.Body, context.RequestAborted);
         });
 
     internal static void Write(PrometheusTextWriter writer, FleetState fleet, FleetReader reader, IReadOnlyList<Alert> alerts, IngestCounters ingest,

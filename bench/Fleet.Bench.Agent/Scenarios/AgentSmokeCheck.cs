@@ -2,10 +2,9 @@ using System.Globalization;
 using System.Net;
 using Fleet.Bench.Agent.Processes;
 using Fleet.Bench.Agent.Setup;
+using Fleet.Hosting.Grpc;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
-using Google.Protobuf.Reflection;
+using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Reflection.V1;
 
@@ -21,23 +20,18 @@ internal sealed record SmokeResult(string Check, bool Passed, string Detail);
 /// </summary>
 internal static class AgentSmokeCheck
 {
-    private static readonly ServiceDescriptor AgentService = AgentReflection.Descriptor.Services.Single(s => s.FullName == "fleet.v1.AgentService");
-    private static readonly Method<GetStatusRequest, GetStatusResponse> GetStatus = Method<GetStatusRequest, GetStatusResponse>.FromDescriptor(AgentService.FindMethodByName("GetStatus"));
-    private static readonly Method<CollectNowRequest, CollectNowResponse> CollectNow = Method<CollectNowRequest, CollectNowResponse>.FromDescriptor(AgentService.FindMethodByName("CollectNow"));
-    private static readonly Method<ServerReflectionRequest, ServerReflectionResponse> Reflection =
-        Method<ServerReflectionRequest, ServerReflectionResponse>.FromDescriptor(ReflectionReflection.Descriptor.Services[0].FindMethodByName("ServerReflectionInfo"));
-    private static readonly Method<HealthCheckRequest, HealthCheckResponse> Health =
-        Method<HealthCheckRequest, HealthCheckResponse>.FromDescriptor(HealthReflection.Descriptor.Services[0].FindMethodByName("Check"));
-
     public static async Task<List<SmokeResult>> RunAsync(AgentProcess agent, HttpClient http, CancellationToken cancellationToken)
     {
         var results = new List<SmokeResult>();
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{agent.GrpcPort.ToString(CultureInfo.InvariantCulture)}");
+        using var channel = GrpcChannels.ForAddress($"http://127.0.0.1:{agent.GrpcPort.ToString(CultureInfo.InvariantCulture)}");
+        var agentService = new AgentService.AgentServiceClient(channel);
+        var reflection = new ServerReflection.ServerReflectionClient(channel);
+        var health = new Health.HealthClient(channel);
         var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: cancellationToken);
 
         await CheckAsync(results, "gRPC AgentService.GetStatus", async () =>
         {
-            var status = await channel.UnaryCall(GetStatus, new GetStatusRequest(), options);
+            var status = await agentService.GetStatusAsync(new GetStatusRequest(), options);
             var snapshot = status.Snapshot;
             var ok = status.Role == NodeRole.Primary && status.PostgresState == PostgresState.Up &&
                      snapshot.Databases.Any(d => d.Name == BenchPostgres.Database && d.HasSizeBytes) &&
@@ -48,7 +42,7 @@ internal static class AgentSmokeCheck
 
         await CheckAsync(results, "gRPC AgentService.CollectNow", async () =>
         {
-            var collected = await channel.UnaryCall(CollectNow, new CollectNowRequest(), options);
+            var collected = await agentService.CollectNowAsync(new CollectNowRequest(), options);
             var snapshot = collected.Snapshot;
             return (snapshot.PostgresState == PostgresState.Up && snapshot.CollectionErrors.Count == 0,
                 $"collection {snapshot.CollectionSeconds * 1000:F1} ms, errors={snapshot.CollectionErrors.Count}");
@@ -56,21 +50,21 @@ internal static class AgentSmokeCheck
 
         await CheckAsync(results, "gRPC reflection list_services", async () =>
         {
-            var response = await AskReflectionAsync(channel, new ServerReflectionRequest { ListServices = string.Empty }, options);
+            var response = await AskReflectionAsync(reflection, new ServerReflectionRequest { ListServices = string.Empty }, options);
             var names = response.ListServicesResponse?.Service.Select(s => s.Name).ToList() ?? [];
             return (names.Contains("fleet.v1.AgentService") && names.Contains("grpc.health.v1.Health"), string.Join(", ", names));
         });
 
         await CheckAsync(results, "gRPC reflection file_containing_symbol", async () =>
         {
-            var response = await AskReflectionAsync(channel, new ServerReflectionRequest { FileContainingSymbol = "fleet.v1.AgentService" }, options);
+            var response = await AskReflectionAsync(reflection, new ServerReflectionRequest { FileContainingSymbol = "fleet.v1.AgentService" }, options);
             var files = response.FileDescriptorResponse?.FileDescriptorProto.Count ?? 0;
             return (files > 0, $"{files} file descriptor(s)");
         });
 
         await CheckAsync(results, "gRPC health Check", async () =>
         {
-            var response = await channel.UnaryCall(Health, new HealthCheckRequest { Service = string.Empty }, options);
+            var response = await health.CheckAsync(new HealthCheckRequest { Service = string.Empty }, options);
             return (response.Status == HealthCheckResponse.Types.ServingStatus.Serving, response.Status.ToString());
         });
 
@@ -94,9 +88,9 @@ internal static class AgentSmokeCheck
         return results;
     }
 
-    private static async Task<ServerReflectionResponse> AskReflectionAsync(GrpcChannel channel, ServerReflectionRequest request, CallOptions options)
+    private static async Task<ServerReflectionResponse> AskReflectionAsync(ServerReflection.ServerReflectionClient reflection, ServerReflectionRequest request, CallOptions options)
     {
-        using var call = channel.DuplexStreamingCall(Reflection, options);
+        using var call = reflection.ServerReflectionInfo(options);
         await call.RequestStream.WriteAsync(request);
         if (!await call.ResponseStream.MoveNext())
         {

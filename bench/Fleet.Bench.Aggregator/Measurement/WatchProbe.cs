@@ -1,7 +1,6 @@
 using Fleet.Bench.Aggregator.Simulation;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 
 namespace Fleet.Bench.Aggregator.Measurement;
 
@@ -13,11 +12,8 @@ namespace Fleet.Bench.Aggregator.Measurement;
 /// the aggregator applied the report) and FleetChange.time (when it published the change) split it into
 /// ingest, publish and delivery. Without snapshots (a dashboard) it only counts what it receives.
 /// </summary>
-internal sealed class WatchProbe(GrpcChannel channel, bool includeSnapshots, LoadCounters window, IReadOnlyDictionary<string, int> nodeIndex)
+internal sealed class WatchProbe(FleetService.FleetServiceClient client, bool includeSnapshots, LoadCounters window, IReadOnlyDictionary<string, int> nodeIndex)
 {
-    public static readonly Method<WatchRequest, FleetChange> WatchMethod =
-        Method<WatchRequest, FleetChange>.FromDescriptor(FleetReflection.Descriptor.Services.Single(s => s.Name == "FleetService").GetMethod("Watch"));
-
     private readonly TaskCompletionSource<uint> _initialState = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private LatencyHistogram _second = new();
     private long _changes;
@@ -108,7 +104,7 @@ internal sealed class WatchProbe(GrpcChannel channel, bool includeSnapshots, Loa
 
     private async Task WatchOnceAsync(CancellationToken cancellationToken)
     {
-        using var call = channel.ServerStreamingCall(WatchMethod, new WatchRequest { IncludeSnapshots = includeSnapshots }, new CallOptions(cancellationToken: cancellationToken));
+        using var call = client.Watch(new WatchRequest { IncludeSnapshots = includeSnapshots }, new CallOptions(cancellationToken: cancellationToken));
         var stream = call.ResponseStream;
         while (await stream.MoveNext(cancellationToken))
         {

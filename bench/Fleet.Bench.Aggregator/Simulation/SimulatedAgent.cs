@@ -1,21 +1,17 @@
 using System.Diagnostics;
 using Fleet.Protos.V1;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Grpc.Core;
 
 namespace Fleet.Bench.Aggregator.Simulation;
 
 /// <summary>
-/// One simulated fleet-agent: a real AgentLink.Connect stream over Fleet.Rpc. Sends its hello, waits for
+/// One simulated fleet-agent: a real AgentLink.Connect stream over Grpc.Net.Client. Sends its hello, waits for
 /// the Welcome, then reports on a fixed schedule (every interval from its first report, so agents stay
 /// spread evenly over the interval) and drains whatever the aggregator sends down. A broken stream is
 /// counted and reconnected after a second, as the real agent does with its backoff.
 /// </summary>
 internal sealed class SimulatedAgent(NodeModel node, TimeSpan interval, LoadCounters counters)
 {
-    public static readonly Method<AgentMessage, AggregatorCommand> ConnectMethod =
-        Method<AgentMessage, AggregatorCommand>.FromDescriptor(LinkReflection.Descriptor.Services.Single(s => s.Name == "AgentLink").GetMethod("Connect"));
-
     private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(60);
 
     private readonly SnapshotModel _model = new(node, interval);
@@ -27,13 +23,13 @@ internal sealed class SimulatedAgent(NodeModel node, TimeSpan interval, LoadCoun
     /// <summary>Average serialized size of this agent's reports so far (bytes).</summary>
     public int LastReportBytes { get; private set; }
 
-    public async Task RunAsync(GrpcChannel channel, CancellationToken cancellationToken)
+    public async Task RunAsync(AgentLink.AgentLinkClient client, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await RunStreamAsync(channel, cancellationToken);
+                await RunStreamAsync(client, cancellationToken);
                 counters.Failed("stream ended by the aggregator (OK)");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -64,10 +60,10 @@ internal sealed class SimulatedAgent(NodeModel node, TimeSpan interval, LoadCoun
         }
     }
 
-    private async Task RunStreamAsync(GrpcChannel channel, CancellationToken cancellationToken)
+    private async Task RunStreamAsync(AgentLink.AgentLinkClient client, CancellationToken cancellationToken)
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var call = channel.DuplexStreamingCall(ConnectMethod, new CallOptions(cancellationToken: streamCts.Token));
+        using var call = client.Connect(new CallOptions(cancellationToken: streamCts.Token));
         await call.RequestStream.WriteAsync(new AgentMessage { Hello = _model.Hello(_instanceId) }, streamCts.Token);
         using (var welcomeCts = CancellationTokenSource.CreateLinkedTokenSource(streamCts.Token))
         {

@@ -15,7 +15,7 @@ internal static class ConsoleReport
     public static string Format(RunInfo info, BenchOptions options, IReadOnlyList<(string Name, string Description)> servers, IReadOnlyList<ScenarioResult> results)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"Fleet.Rpc gRPC benchmark, {info.StartedUtc:yyyy-MM-dd HH:mm:ss}Z\n");
+        text.Append(CultureInfo.InvariantCulture, $"gRPC benchmark of {info.Stack} (Fleet's wiring), {info.StartedUtc:yyyy-MM-dd HH:mm:ss}Z\n");
         text.Append(CultureInfo.InvariantCulture, $"command    {info.CommandLine}\n");
         text.Append(CultureInfo.InvariantCulture, $"machine    {info.Cores} cores (Environment.ProcessorCount), {info.CpuModel}, {info.Os}\n");
         text.Append(CultureInfo.InvariantCulture, $"runtime    {info.Runtime}, {info.Build}; GC {info.Gc}; {info.Jit} (runtimeconfig)\n");
@@ -24,7 +24,8 @@ internal static class ConsoleReport
             text.Append(CultureInfo.InvariantCulture, $"env        {string.Join(' ', info.RuntimeEnvironment)} (overrides the runtimeconfig in both Fleet processes)\n");
         }
 
-        text.Append("transport  h2c (cleartext HTTP/2, prior knowledge) over loopback to 127.0.0.1; Fleet.Rpc GrpcChannel client in this process\n");
+        text.Append("transport  h2c (cleartext HTTP/2, prior knowledge) over loopback to 127.0.0.1; Grpc.Net.Client GrpcChannel client in this process,\n");
+        text.Append("           made by Fleet.Hosting GrpcChannels.ForAddress (SocketsHttpHandler) as every Fleet client makes it\n");
         text.Append(CultureInfo.InvariantCulture, $"           {options.Channels} GrpcChannel(s) per scenario, callers spread round robin\n");
         foreach (var (name, description) in servers)
         {

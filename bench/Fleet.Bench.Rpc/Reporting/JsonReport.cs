@@ -14,6 +14,7 @@ internal static class JsonReport
         json.WriteStartObject();
         json.WriteString("started_utc", info.StartedUtc);
         json.WriteString("command", info.CommandLine);
+        json.WriteString("stack", info.Stack);
         json.WriteStartObject("machine");
         json.WriteNumber("cores", info.Cores);
         json.WriteString("cpu", info.CpuModel);

@@ -3,7 +3,8 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime;
 using System.Runtime.InteropServices;
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
+using Fleet.Testing.Echo;
 
 namespace Fleet.Bench.Rpc.Reporting;
 
@@ -20,8 +21,14 @@ internal sealed record RunInfo
 
     public required string Runtime { get; init; }
 
-    /// <summary>Release when both the benchmark and Fleet.Rpc were compiled with optimizations.</summary>
+    /// <summary>
+    /// Release when the benchmark and the repository's assemblies on the call path (Fleet.Hosting's gRPC wiring,
+    /// Fleet.Testing's EchoServiceImpl) were compiled with optimizations; the Grpc packages are release builds.
+    /// </summary>
     public required string Build { get; init; }
+
+    /// <summary>The gRPC stack measured, e.g. "Grpc.AspNetCore 2.85.0 + Grpc.Net.Client 2.85.0".</summary>
+    public required string Stack { get; init; }
 
     public required string Gc { get; init; }
 
@@ -39,7 +46,10 @@ internal sealed record RunInfo
         CpuModel = ReadCpuModel(),
         Os = RuntimeInformation.OSDescription,
         Runtime = RuntimeInformation.FrameworkDescription,
-        Build = IsOptimized(typeof(RunInfo).Assembly) && IsOptimized(typeof(GrpcChannel).Assembly) ? "Release" : "DEBUG (not optimized: figures are meaningless, use -c Release)",
+        Build = IsOptimized(typeof(RunInfo).Assembly) && IsOptimized(typeof(GrpcChannels).Assembly) && IsOptimized(typeof(EchoServiceImpl).Assembly)
+            ? "Release"
+            : "DEBUG (not optimized: figures are meaningless, use -c Release)",
+        Stack = GrpcStack.Both,
         Gc = $"{(GCSettings.IsServerGC ? "server" : "workstation")}, {(AppContext.GetData("System.GC.Concurrent") is false ? "non-concurrent" : "concurrent")}",
         Jit = $"TieredCompilation {OnOff("System.Runtime.TieredCompilation")}, TieredPGO {OnOff("System.Runtime.TieredPGO")}, QuickJitForLoops {OnOff("System.Runtime.TieredCompilation.QuickJitForLoops")}",
         RuntimeEnvironment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Fleet.Bench.Rpc.Measurement;
 using Fleet.Bench.Rpc.Servers;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Echo;
+using Grpc.Core;
 
 namespace Fleet.Bench.Rpc.Scenarios;
 
@@ -16,8 +16,8 @@ internal static class StreamScenario
 {
     public static async Task<ScenarioResult> RunAsync(IBenchServer server, BenchOptions options, CancellationToken cancellationToken)
     {
-        using var channel = GrpcChannel.ForAddress(server.Address);
-        var client = new EchoClient(channel);
+        using var channel = GrpcChannels.ForAddress(server.Address);
+        var client = new EchoService.EchoServiceClient(channel);
         var request = new ExpandRequest { Count = options.MaxMessages, PayloadSize = options.PayloadSize, Text = "x" };
 
         var warmup = await Warmup.RunAsync(
@@ -47,7 +47,7 @@ internal static class StreamScenario
     }
 
     /// <summary>Reads one stream for at most <paramref name="duration"/>; returns the messages received and the error that ended it, if any.</summary>
-    private static async Task<(long Count, string? Error)> ReadStreamAsync(EchoClient client, ExpandRequest request, TimeSpan duration, CancellationToken cancellationToken)
+    private static async Task<(long Count, string? Error)> ReadStreamAsync(EchoService.EchoServiceClient client, ExpandRequest request, TimeSpan duration, CancellationToken cancellationToken)
     {
         var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         long count = 0;

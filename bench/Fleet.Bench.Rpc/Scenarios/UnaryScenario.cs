@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using Fleet.Bench.Rpc.Measurement;
 using Fleet.Bench.Rpc.Servers;
-using Fleet.Rpc;
-using Fleet.Rpc.Client;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Echo;
+using Grpc.Core;
 
 namespace Fleet.Bench.Rpc.Scenarios;
 
@@ -18,10 +18,10 @@ internal static class UnaryScenario
 
     public static async Task<ScenarioResult> RunAsync(IBenchServer server, int callers, BenchOptions options, LatencyRecorder recorder, CancellationToken cancellationToken)
     {
-        var channels = Enumerable.Range(0, options.Channels).Select(_ => GrpcChannel.ForAddress(server.Address)).ToArray();
+        var channels = Enumerable.Range(0, options.Channels).Select(_ => GrpcChannels.ForAddress(server.Address)).ToArray();
         try
         {
-            var clients = channels.Select(c => new EchoClient(c)).ToArray();
+            var clients = channels.Select(c => new EchoService.EchoServiceClient(c)).ToArray();
             var request = new EchoRequest { Text = "x", ReplyPayloadSize = options.PayloadSize };
 
             var warmup = await Warmup.RunAsync(
@@ -66,7 +66,7 @@ internal static class UnaryScenario
     }
 
     private static async Task<Phase> RunPhaseAsync(
-        EchoClient[] clients, int callers, EchoRequest request, BenchOptions options, TimeSpan duration, LatencyRecorder recorder, CancellationToken cancellationToken)
+        EchoService.EchoServiceClient[] clients, int callers, EchoRequest request, BenchOptions options, TimeSpan duration, LatencyRecorder recorder, CancellationToken cancellationToken)
     {
         var phase = new Phase();
         if (duration <= TimeSpan.Zero)
@@ -89,7 +89,7 @@ internal static class UnaryScenario
         return phase;
     }
 
-    private static async Task CallLoopAsync(EchoClient client, EchoRequest request, TimeSpan? deadline, LatencyRecorder recorder, Phase phase)
+    private static async Task CallLoopAsync(EchoService.EchoServiceClient client, EchoRequest request, TimeSpan? deadline, LatencyRecorder recorder, Phase phase)
     {
         await Task.Yield();
         while (!phase.Stop && recorder.TryReserve(out var slot))
@@ -98,7 +98,7 @@ internal static class UnaryScenario
             var started = Stopwatch.GetTimestamp();
             try
             {
-                using var call = client.Echo(request, callOptions);
+                using var call = client.EchoAsync(request, callOptions);
                 var reply = await call;
                 if (reply.Text != request.Text)
                 {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Fleet.Bench.Rpc.Reporting;
 
 namespace Fleet.Bench.Rpc.Servers;
 
@@ -27,7 +28,7 @@ internal static class BenchServers
         startInfo.ArgumentList.Add("serve");
         return ChildProcessServer.StartAsync(
             BenchOptions.FleetProcess,
-            "Fleet.Rpc EchoService on Kestrel in a child process (this executable with the serve argument), same runtime settings as the client",
+            $"{GrpcStack.Server} EchoServiceImpl on Kestrel with Fleet's wiring (AddFleetGrpc, ListenGrpc) in a child process (this executable with the serve argument), same runtime settings as the client",
             startInfo,
             answersJit: true,
             cleanup: null,

@@ -1,4 +1,4 @@
-using Fleet.Rpc.Server;
+using Fleet.Hosting.Grpc;
 using Fleet.Testing.Echo;
 using Fleet.Testing.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,8 +15,8 @@ internal static class FleetEchoHost
     /// </summary>
     public static Task<GrpcTestServer> StartAsync() =>
         GrpcTestServer.StartAsync(
-            s => s.AddSingleton<EchoService>(),
-            e => e.MapGrpcService<EchoService>(EchoService.Descriptor),
+            s => s.AddSingleton<EchoServiceImpl>(),
+            e => e.MapFleetGrpcService<EchoServiceImpl>(EchoService.Descriptor),
             minimumLevel: LogLevel.Warning);
 
     public static void ReportErrors(GrpcTestServer server, TextWriter writer)

@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using System.Text.RegularExpressions;
 
 namespace Fleet.Agent.Tests.Metrics;

@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using System.Buffers;
 using System.Globalization;
 using System.Text;

@@ -1,3 +1,5 @@
+using Fleet.Testing;
+
 namespace Fleet.Agent.Tests.Metrics;
 
 /// <summary>Every rendering must pass Prometheus' own parser and linter, and our structural checks.</summary>

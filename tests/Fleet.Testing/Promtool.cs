@@ -1,12 +1,13 @@
 using System.Diagnostics;
+using Xunit;
 
-namespace Fleet.Agent.Tests.Metrics;
+namespace Fleet.Testing;
 
 /// <summary>
 /// Runs the real <c>promtool check metrics</c> (Debian package "prometheus") on an exposition. A missing
 /// promtool fails the test rather than skipping it: the exposition must be checked by Prometheus' own parser.
 /// </summary>
-internal static class Promtool
+public static class Promtool
 {
     /// <summary>
     /// promtool lint lines accepted on purpose. None today: every family has HELP, counters end in _total, units
