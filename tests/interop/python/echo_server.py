@@ -111,6 +111,15 @@ class CallTracker:
                 return True
 
 
+def give_up(context):
+    """End a call whose deadline passed or whose client went away. Never reply: grpc-core may still send a
+    reply that races the client's own deadline timer, and a client could then see OK for an expired call."""
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+    context.abort(grpc.StatusCode.CANCELLED, "Cancelled")
+
+
 def echo_metadata(context):
     return tuple((k, v) for k, v in context.invocation_metadata() if k.lower().startswith(ECHO_PREFIX))
 
@@ -146,7 +155,7 @@ class EchoService:
         t = CallTracker(context)
         apply_metadata(context)
         if t.wait(req.delay_ms):
-            return self.EchoReply()  # call is gone; grpcio drops this
+            give_up(context)
         t.finish()
         if req.fail_code != 0:
             context.abort(status_code(req.fail_code), req.fail_message)
@@ -161,7 +170,7 @@ class EchoService:
             if req.fail_after > 0 and i == req.fail_after:
                 break
             if t.wait(req.delay_ms):
-                return
+                give_up(context)
             yield self.EchoReply(text=req.text, payload=payload, index=i)
         t.finish()
         if 0 < req.fail_after <= count:
@@ -184,7 +193,7 @@ class EchoService:
         index = 0
         for req in request_iterator:
             if t.wait(req.delay_ms):
-                return
+                give_up(context)
             if req.fail_code != 0:
                 t.finish()
                 context.abort(status_code(req.fail_code), req.fail_message)
