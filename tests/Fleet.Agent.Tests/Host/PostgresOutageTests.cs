@@ -49,7 +49,10 @@ public sealed partial class PostgresOutageTests(OutageClusterFixture fixture) : 
         {
             await primary.StopAsync().WaitAsync(ServerTimeout);
 
-            var down = await agent.WaitForStatusAsync(s => s.PostgresState == PostgresState.Down, StateTimeout, "postgres down");
+            // A cycle that runs while the server shuts down sees "connection to PostgreSQL was closed"; once it is
+            // stopped every cycle sees the refusal, which is the state the rest of this test is about.
+            var down = await agent.WaitForStatusAsync(
+                s => s.PostgresState == PostgresState.Down && s.Snapshot.PostgresError == "connection refused", StateTimeout, "postgres down, connection refused");
             Assert.Equal(PostgresState.Down, down.Snapshot.PostgresState);
             Assert.Equal("connection refused", down.Snapshot.PostgresError);
             Assert.Equal(NodeRole.Unknown, down.Role);
