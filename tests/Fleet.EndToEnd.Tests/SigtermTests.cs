@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -154,7 +155,7 @@ public sealed class SigtermTests
 
         public static ChildDaemon Start(string dll, string[] arguments, Dictionary<string, string> environment)
         {
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(DotnetHost.Path)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -238,11 +239,5 @@ public sealed class SigtermTests
                 }
             }
         }
-
-        /// <summary>The dotnet host running these tests (set by the dotnet CLI), else "dotnet" from PATH.</summary>
-        private static string DotnetHost() =>
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
-                ? host
-                : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 }

@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using Fleet.Hosting.Grpc;
 using System.Diagnostics;
 using System.Globalization;
@@ -283,8 +284,7 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(params string[] arguments)
     {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(DotnetHost.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fleet-agent.dll"));
         foreach (var argument in arguments)
         {

@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using System.Diagnostics;
 using Fleet.Agent.Tests.Configuration;
 
@@ -135,7 +136,7 @@ public sealed class ExecutableTests
 
     internal static ProcessStartInfo StartInfo(params string[] arguments)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(DotnetHost.Path)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -174,10 +175,4 @@ public sealed class ExecutableTests
 
         return new Result(process.ExitCode, await stdout.WaitAsync(ExitTimeout), await stderr.WaitAsync(ExitTimeout));
     }
-
-    /// <summary>The dotnet host running these tests (set by the dotnet CLI), else "dotnet" from PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)
-            ? host
-            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
 }
