@@ -13,12 +13,8 @@ namespace Fleet.Aggregator.Api;
 internal sealed class FleetApi(FleetReader reader, FleetQueries queries, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, Failover.FailoverController failover,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time) : FleetService.FleetServiceBase
 {
-    public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context)
-    {
-        var response = new ListClustersResponse();
-        response.Clusters.AddRange(reader.ListClusters());
-        return Task.FromResult(response);
-    }
+    public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context) =>
+        Task.FromResult(queries.ListClusters());
 
     public override Task<Cluster> GetCluster(GetClusterRequest request, ServerCallContext context) =>
         Task.FromResult(queries.GetCluster(FleetQueries.Required(request.Cluster, "cluster")));

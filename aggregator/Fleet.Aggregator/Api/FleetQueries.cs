@@ -14,6 +14,13 @@ internal sealed class FleetQueries(FleetReader reader, IAlertView alerts, IFleet
 {
     public const int DefaultEventLimit = 100;
 
+    public ListClustersResponse ListClusters()
+    {
+        var response = new ListClustersResponse();
+        response.Clusters.AddRange(reader.ListClusters());
+        return response;
+    }
+
     public Cluster GetCluster(string cluster) =>
         reader.GetCluster(cluster) ?? throw new RequestRefusedException(RefusalKind.NotFound, $"no cluster '{cluster}' in this region");
 

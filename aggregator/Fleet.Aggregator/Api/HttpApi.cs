@@ -1,5 +1,4 @@
 using System.Globalization;
-using Fleet.Aggregator.State;
 using Fleet.Protos.V1;
 using Fleet.Aggregator.Requests;
 using Google.Protobuf;
@@ -17,14 +16,9 @@ internal static class HttpApi
     public static void MapHttpApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/v1");
-        api.MapGet("/clusters", (FleetReader reader) =>
-        {
-            var response = new ListClustersResponse();
-            response.Clusters.AddRange(reader.ListClusters());
-            return Message(response);
-        });
-        api.MapGet("/clusters/{cluster}", (string cluster, FleetQueries queries) => Run(() => queries.GetCluster(cluster)));
-        api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetQueries queries) => Run(() => queries.GetNode(cluster, node)));
+        api.MapGet("/clusters", (FleetQueries queries) => Message(queries.ListClusters()));
+        api.MapGet("/clusters/{cluster}", (string cluster, FleetQueries queries) => RunAsync(() => Task.FromResult(queries.GetCluster(cluster))));
+        api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetQueries queries) => RunAsync(() => Task.FromResult(queries.GetNode(cluster, node))));
         api.MapGet("/alerts", async (HttpContext context, FleetQueries queries) =>
         {
             var query = context.Request.Query;
@@ -65,19 +59,6 @@ internal static class HttpApi
     public static IResult Message(IMessage message) => Results.Text(Json.Format(message), "application/json");
 
     public static string Format(IMessage message) => Json.Format(message);
-
-    private static IResult Run<T>(Func<T> query)
-        where T : IMessage
-    {
-        try
-        {
-            return Message(query());
-        }
-        catch (RequestRefusedException ex)
-        {
-            return Refused(ex);
-        }
-    }
 
     private static async Task<IResult> RunAsync<T>(Func<Task<T>> query)
         where T : IMessage
