@@ -53,6 +53,10 @@ public static class AgentHost
         builder.Services.AddSingleton<PgToolRunner>();
         builder.Services.AddSingleton<PostgresActions>();
         builder.Services.AddHostedService<SelfFencingLoop>();
+        builder.Services.AddSingleton<Responsiveness>();
+        builder.Services.AddSingleton<DetectionTiming>();
+        builder.Services.AddHostedService<PostgresPingLoop>();
+        builder.Services.AddHostedService<ReplicationTimeoutsLoop>();
         builder.Services.AddSingleton<HeapTrimStats>();
         builder.Services.AddHostedService<HeapTrimLoop>();
         builder.Services.AddPostgresCollection();

@@ -35,6 +35,13 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
     private long _sequence;
     private long _attempts;
 
+    /// <summary>
+    /// An attempt that gets no answer within this long counts as refused and the next node is tried: a frozen or
+    /// partitioned server accepts the TCP connection (backlog) and then says nothing, where a client with a
+    /// timeout moves on.
+    /// </summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
+
     public AcknowledgedWriter(IEnumerable<(string Node, string ConnectionString)> nodes, WriteTargeting targeting = WriteTargeting.FirstAccepting)
     {
         ArgumentNullException.ThrowIfNull(nodes);
@@ -159,13 +166,15 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
         var startedAt = _clock.Elapsed;
         try
         {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            attempt.CancelAfter(AttemptTimeout);
             // A new connection per write, as "first acknowledged write on a new connection" asks.
             await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync(_stop.Token);
+            await connection.OpenAsync(attempt.Token);
             await using var command = new NpgsqlCommand("INSERT INTO chaos_writes (seq, node) VALUES ($1, $2)", connection);
             command.Parameters.Add(new NpgsqlParameter { Value = seq });
             command.Parameters.Add(new NpgsqlParameter { Value = node });
-            await command.ExecuteNonQueryAsync(_stop.Token);
+            await command.ExecuteNonQueryAsync(attempt.Token);
             _acknowledged.Enqueue(new Acknowledged(seq, node, _clock.Elapsed, startedAt));
             return true;
         }

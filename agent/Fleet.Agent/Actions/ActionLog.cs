@@ -38,4 +38,24 @@ internal static partial class ActionLog
     [LoggerMessage(EventId = 5012, EventName = "RestartInPlaceFailed", Level = LogLevel.Critical,
         Message = "PostgreSQL did not restart in place after {Attempts} attempts: declaring it down and fenced")]
     public static partial void RestartInPlaceFailed(ILogger logger, int attempts, Exception exception);
+
+    [LoggerMessage(EventId = 5013, EventName = "PostgresNotAnswering", Level = LogLevel.Warning,
+        Message = "PostgreSQL does not answer the agent's ping (no answer within {TimeoutMs} ms): frozen, stalled or overloaded")]
+    public static partial void PostgresNotAnswering(ILogger logger, long timeoutMs);
+
+    [LoggerMessage(EventId = 5014, EventName = "PostgresAnswersAgain", Level = LogLevel.Warning,
+        Message = "PostgreSQL answers the agent's ping again after {UnansweredMs} ms without an answer")]
+    public static partial void PostgresAnswersAgain(ILogger logger, long unansweredMs);
+
+    [LoggerMessage(EventId = 5015, EventName = "PostgresKilled", Level = LogLevel.Critical,
+        Message = "Killed PostgreSQL ({Processes} processes, SIGKILL): declared down and fenced; the agent will not restart it")]
+    public static partial void PostgresKilled(ILogger logger, int processes);
+
+    [LoggerMessage(EventId = 5016, EventName = "ReplicationTimeoutsApplied", Level = LogLevel.Warning,
+        Message = "Set {Settings} on PostgreSQL (ALTER SYSTEM, reload) for failure detection")]
+    public static partial void ReplicationTimeoutsApplied(ILogger logger, string settings);
+
+    [LoggerMessage(EventId = 5017, EventName = "DetectionProblem", Level = LogLevel.Warning,
+        Message = "Failure detection is slower than the aggregator expects: {Problem}")]
+    public static partial void DetectionProblem(ILogger logger, string problem);
 }

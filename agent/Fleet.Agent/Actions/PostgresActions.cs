@@ -190,6 +190,47 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
     }
 
     /// <summary>Starts the local server (pg_ctl start -w) on the configured port.</summary>
+    /// <summary>
+    /// Reads settings from pg_settings as (name, value in the setting's base unit). Used to compare what
+    /// runs with what failure detection needs.
+    /// </summary>
+    public async Task<Dictionary<string, long>> ReadSettingsAsync(IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // One parameter per name: the slim data source has no array support.
+        var placeholders = string.Join(", ", names.Select((_, i) => "$" + (i + 1).ToString(CultureInfo.InvariantCulture)));
+        await using var command = new NpgsqlCommand($"SELECT name, setting::bigint FROM pg_settings WHERE name IN ({placeholders})", connection);
+        foreach (var name in names)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// ALTER SYSTEM SET each (name, value) and reload. Names come from Fleet's own fixed list, values are
+    /// integers with a unit formatted here: nothing from outside reaches the statement text (ALTER SYSTEM
+    /// takes no parameters).
+    /// </summary>
+    public async Task AlterSystemAsync(IReadOnlyList<(string Name, string Value)> settings, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        foreach (var (name, value) in settings)
+        {
+            await ExecuteAsync(connection, $"ALTER SYSTEM SET {name} = '{value}'", cancellationToken);
+        }
+
+        await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
+    }
+
     public Task StartAsync(CancellationToken cancellationToken) =>
         PgCtlAsync(["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(DataDirectory, "fleet-agent-start.log"),
             "-o", $"-p {Postgres.Port.ToString(CultureInfo.InvariantCulture)}"], cancellationToken);

@@ -9,13 +9,19 @@ namespace Fleet.Agent.Actions;
 /// replicas is fenced (stopped) before the aggregator can have promoted anyone (<see cref="SelfFencing.Decide"/>);
 /// (2) a primary whose postmaster died is declared down and fenced at once, and reported, so the
 /// aggregator can take the fast path — unless it has no replica to fail over to: then it is restarted in place; (3) a node that must stay down and is found running again is
-/// stopped again, so an old primary restarted behind Fleet's back never keeps serving writes.
+/// stopped again, so an old primary restarted behind Fleet's back never keeps serving writes; (4) a primary
+/// whose PostgreSQL does not answer (frozen, stalled) is killed and declared down and fenced
+/// (<see cref="UnresponsiveFencing.Decide"/>).
 /// </summary>
 internal sealed class SelfFencingLoop(
     SnapshotBoard board, AgentState state, LeaseClock lease, PostgresActions actions, ISnapshotRefresher refresher,
+    Responsiveness responsiveness, DetectionTiming detection,
     Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options, TimeProvider time, ILogger<SelfFencingLoop> logger)
     : BackgroundService
 {
+    private static readonly TimeSpan KillRetryDelay = TimeSpan.FromSeconds(5);
+    private TimeSpan _killNotBefore;
+
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan RestartBudget = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RestartRetryDelay = TimeSpan.FromMilliseconds(200);
@@ -53,6 +59,11 @@ internal sealed class SelfFencingLoop(
                 continue;
             }
 
+            if (await KillIfUnresponsiveAsync(snapshot, stoppingToken))
+            {
+                continue;
+            }
+
             var streaming = snapshot?.Standbys.Where(s => s.State == "streaming").Select(s => s.ApplicationName).ToHashSet(StringComparer.Ordinal) ?? [];
             var (fence, reason) = SelfFencing.Decide(isPrimary, state.Fenced, lease, LeaseClock.Now(time), streaming);
             if (!fence)
@@ -63,6 +74,42 @@ internal sealed class SelfFencingLoop(
             ActionLog.SelfFencing(logger, reason);
             await FenceAsync(stoppingToken);
         }
+    }
+
+    private async Task<bool> KillIfUnresponsiveAsync(NodeSnapshot? snapshot, CancellationToken cancellationToken)
+    {
+        var now = LeaseClock.Now(time);
+        var unanswered = responsiveness.UnansweredFor(now);
+        if (unanswered <= TimeSpan.Zero || now < _killNotBefore)
+        {
+            return false;
+        }
+
+        var isPrimary = snapshot is { Role: NodeRole.Primary, PostgresState: PostgresState.Up or PostgresState.Unresponsive };
+        var (kill, reason) = UnresponsiveFencing.Decide(isPrimary, state.Fenced, lease, now, unanswered, detection.UnresponsiveTimeout);
+        if (!kill)
+        {
+            return false;
+        }
+
+        ActionLog.SelfFencing(logger, reason);
+        try
+        {
+            var killed = PostmasterProbe.KillWithChildren(options.Value.Postgres.DataDirectory
+                ?? throw new InvalidOperationException("Postgres:DataDirectory is not configured: the agent cannot find the postmaster to kill"));
+            ActionLog.PostgresKilled(logger, killed);
+            state.SetFenced(true, keepDown: true);
+            lease.Release();
+            responsiveness.Reset();
+            await RefreshAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ActionLog.SelfFencingFailed(logger, ex);
+            _killNotBefore = now + KillRetryDelay;
+        }
+
+        return true;
     }
 
     private async Task FenceAsync(CancellationToken cancellationToken)

@@ -18,12 +18,15 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
     private readonly CollectionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<CollectionLoop> _logger;
+    private readonly DetectionProblem _detectionProblem;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private PostgresState _lastState = PostgresState.Unspecified;
 
     public CollectionLoop(
-        PostgresCollector collector, SnapshotBoard board, IOptions<AgentOptions> options, TimeProvider time, ILogger<CollectionLoop> logger)
+        PostgresCollector collector, SnapshotBoard board, IOptions<AgentOptions> options, TimeProvider time, ILogger<CollectionLoop> logger,
+        DetectionProblem? detectionProblem = null)
     {
+        _detectionProblem = detectionProblem ?? new DetectionProblem();
         _collector = collector;
         _board = board;
         _options = options.Value.Collection;
@@ -56,6 +59,7 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
                 snapshot.CollectionErrors.Add(reason);
             }
 
+            snapshot.DetectionProblem = _detectionProblem.Text ?? string.Empty;
             _board.Publish(snapshot);
             LogStateChange(snapshot);
             return snapshot;

@@ -18,6 +18,7 @@ public static class CollectionServiceCollectionExtensions
         services.TryAddSingleton<SnapshotBoard>();
         services.TryAddSingleton<PostgresConnectionFactory>();
         services.TryAddSingleton<PostgresCollector>();
+        services.TryAddSingleton<DetectionProblem>();
         services.TryAddSingleton<CollectionLoop>();
         services.TryAddSingleton<ISnapshotRefresher>(sp => sp.GetRequiredService<CollectionLoop>());
         services.AddHostedService(sp => sp.GetRequiredService<CollectionLoop>());

@@ -88,6 +88,13 @@ public sealed class PostgresOptions
 
     /// <summary>lock_timeout of the agent's session: size functions must not queue behind DDL.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Set wal_sender_timeout, wal_receiver_timeout, wal_receiver_status_interval and wal_retrieve_retry_interval
+    /// (ALTER SYSTEM, reload) to what the aggregator's failure detection needs; false only checks them and
+    /// reports a problem (docs/failover.md, "Detection").
+    /// </summary>
+    public bool ManageReplicationTimeouts { get; set; } = true;
 }
 
 /// <summary>The WAL archive the node writes to.</summary>

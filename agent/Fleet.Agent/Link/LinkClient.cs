@@ -20,6 +20,7 @@ internal sealed class LinkClient(
     AgentState state,
     AgentCommandDispatcher dispatcher,
     LeaseClock lease,
+    DetectionTiming detection,
     TimeProvider time,
     ILogger<LinkClient> logger) : BackgroundService
 {
@@ -48,7 +49,7 @@ internal sealed class LinkClient(
             try
             {
                 using var channel = GrpcChannels.ForAddress(endpoint, clientOptions);
-                var session = new LinkSession(config, board, state, dispatcher, lease, time, logger);
+                var session = new LinkSession(config, board, state, dispatcher, lease, detection, time, logger);
                 session.Welcomed += () => welcomedAt = time.GetTimestamp();
                 await session.RunAsync(new AgentLink.AgentLinkClient(channel), stoppingToken);
             }

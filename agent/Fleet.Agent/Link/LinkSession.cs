@@ -17,6 +17,7 @@ internal sealed class LinkSession(
     AgentState state,
     AgentCommandDispatcher dispatcher,
     LeaseClock lease,
+    DetectionTiming detection,
     TimeProvider time,
     ILogger logger)
 {
@@ -56,6 +57,7 @@ internal sealed class LinkSession(
                 state.ObserveEpoch(call.ResponseStream.Current.Epoch);
             }
 
+            detection.Apply(welcome.Detection);
             state.SetLinkState(LinkState.Connected, aggregatorId: welcome.AggregatorId);
             LinkLog.Welcomed(logger, welcome.AggregatorId, welcome.Region);
             Welcomed?.Invoke();

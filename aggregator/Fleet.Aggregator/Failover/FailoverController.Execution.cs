@@ -83,7 +83,10 @@ internal sealed partial class FailoverController
 
         // 2. Fence the old primary if its agent can still hear us (it normally cannot).
         var oldKey = new NodeKey(cluster, oldPrimary);
-        if (oldPrimary.Length > 0 && fleet.Get(oldKey) is { Connected: true } oldRecord && !(oldRecord.Fenced && oldRecord.Snapshot?.PostgresState != PostgresState.Up))
+        var oldAgent = oldPrimary.Length > 0 ? fleet.Get(oldKey) : null;
+        var oldSilentFor = oldAgent is null ? TimeSpan.Zero : time.GetUtcNow() - oldAgent.LastActivity;
+        if (oldAgent is { Connected: true } oldRecord && !(oldRecord.Fenced && oldRecord.Snapshot?.PostgresState != PostgresState.Up)
+            && (requireFence || oldSilentFor <= SilentAfter))
         {
             try
             {
@@ -109,6 +112,11 @@ internal sealed partial class FailoverController
         {
             await AbandonAsync(decision, track, before, "fence", $"old primary {oldPrimary} is not connected", watch);
             return;
+        }
+        else if (oldAgent is { Connected: true, Fenced: false })
+        {
+            // A partitioned node's stream looks open (no RST arrives): a Fence would only wait out its timeout.
+            decision.Reasons.Add($"old primary {oldPrimary}'s agent silent for {oldSilentFor.TotalSeconds:F1} s: not asked to fence (its lease has expired)");
         }
 
         // 3. Promote. Only an explicit refusal proves the candidate did nothing; any other failure leaves

@@ -119,7 +119,7 @@ internal sealed partial class FailoverController(
 
         if (node == memory.Primary)
         {
-            if (isPrimary && up && !track.Changing)
+            if (isPrimary && (up || StillWithinUnresponsiveTimeout(record.Snapshot)) && !track.Changing)
             {
                 Grant(record, track, now);
             }
@@ -179,6 +179,14 @@ internal sealed partial class FailoverController(
             }
         }
     }
+
+    /// <summary>
+    /// A primary whose agent reports PostgreSQL not answering its ping keeps its lease until the failover
+    /// timeout: the agent is alive and kills PostgreSQL itself when that passes (docs/failover.md), and a
+    /// freeze shorter than that must not cost a failover. After it, no more grants: the lease runs out.
+    /// </summary>
+    private bool StillWithinUnresponsiveTimeout(NodeSnapshot? snapshot) =>
+        snapshot is { PostgresState: PostgresState.Unresponsive } s && TimeSpan.FromMilliseconds(s.PostgresUnansweredMs) < Options.FailoverTimeout;
 
     private static bool IsStrandedReplica(NodeRecord record) =>
         record.Role == NodeRole.Replica && record.Snapshot is { PostgresState: PostgresState.Up } snapshot && snapshot.Replica?.WalReceiver is not { Status: "streaming" };

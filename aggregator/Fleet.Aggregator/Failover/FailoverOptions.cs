@@ -20,6 +20,21 @@ public sealed class FailoverOptions
 
     /// <summary>A candidate further behind the old primary's last known position is not eligible, in bytes.</summary>
     public ulong MaximumLagOnFailover { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// wal_sender_timeout and wal_receiver_timeout the agents set on PostgreSQL: a replica of a silent
+    /// (partitioned, frozen, powered-off) primary stops saying "streaming" after this long, which is what
+    /// detection rule 2 waits for. At most the failover timeout.
+    /// </summary>
+    public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>What every agent is told in its Welcome: its PostgreSQL's replication timeouts, and how long a
+    /// primary's PostgreSQL may not answer before its agent kills it (the failover timeout).</summary>
+    public Protos.V1.DetectionSettings ToDetectionSettings() => new()
+    {
+        ReplicationTimeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(ReplicationTimeout),
+        UnresponsiveTimeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(FailoverTimeout),
+    };
 }
 
 internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOptions>
@@ -35,6 +50,11 @@ internal sealed class FailoverOptionsValidator : IValidateOptions<FailoverOption
         if (options.LeaseDuration < TimeSpan.FromMilliseconds(500))
         {
             errors.Add($"Failover:LeaseDuration must be at least 00:00:00.5 (got {options.LeaseDuration}).");
+        }
+
+        if (options.ReplicationTimeout < TimeSpan.FromSeconds(1) || options.ReplicationTimeout > options.FailoverTimeout)
+        {
+            errors.Add($"Failover:ReplicationTimeout must be between 00:00:01 and Failover:FailoverTimeout ({options.FailoverTimeout}) (got {options.ReplicationTimeout}): replicas must notice a silent primary before the failover timeout has passed.");
         }
 
         if (options.DriftMargin < TimeSpan.Zero)

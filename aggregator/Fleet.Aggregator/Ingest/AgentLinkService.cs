@@ -14,6 +14,7 @@ namespace Fleet.Aggregator.Ingest;
 /// </summary>
 internal sealed class AgentLinkService(
     IOptions<AggregatorOptions> options,
+    IOptions<Failover.FailoverOptions> failover,
     FleetState fleet,
     AgentSessions sessions,
     IngestCounters counters,
@@ -167,6 +168,7 @@ internal sealed class AgentLinkService(
             Leader = true,
             ReportInterval = Duration.FromTimeSpan(config.Link.ReportInterval),
             ServerTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+            Detection = failover.Value.ToDetectionSettings(),
         },
     };
 

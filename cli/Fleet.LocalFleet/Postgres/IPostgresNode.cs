@@ -43,6 +43,16 @@ public interface IPostgresNode
     /// </summary>
     int KillPostmaster();
 
+    /// <summary>
+    /// SIGSTOPs the postmaster and every child, as a hypervisor pause or a storage stall would freeze them:
+    /// sockets stay open, nothing answers, no RST is sent. Returns how many processes were stopped.
+    /// <see cref="Thaw"/> resumes them (teardown thaws too).
+    /// </summary>
+    int Freeze();
+
+    /// <summary>SIGCONTs what <see cref="Freeze"/> stopped (processes killed meanwhile are skipped).</summary>
+    void Thaw();
+
     /// <summary>Promotes a standby (pg_ctl promote) and waits until it accepts writes.</summary>
     Task PromoteAsync(CancellationToken cancellationToken = default);
 

@@ -16,6 +16,7 @@ internal sealed class LocalPostgresNode : IPostgresNode
     private readonly PgToolRunner tools;
     private readonly Action<string> log;
     private readonly PostmasterProcesses processes;
+    private readonly List<int> frozen = [];
 
     public LocalPostgresNode(
         string name, string dataDirectory, string socketDirectory, string processTag, PgToolRunner tools, Action<string> log)
@@ -142,6 +143,35 @@ internal sealed class LocalPostgresNode : IPostgresNode
         return pid;
     }
 
+    public int Freeze()
+    {
+        var pids = processes.FindAll();
+        ProcessTable.Signal("STOP", pids);
+        lock (frozen)
+        {
+            frozen.AddRange(pids);
+        }
+
+        log($"{Name}: {pids.Count} processes frozen (SIGSTOP)");
+        return pids.Count;
+    }
+
+    public void Thaw()
+    {
+        int[] pids;
+        lock (frozen)
+        {
+            pids = [.. frozen];
+            frozen.Clear();
+        }
+
+        ProcessTable.Signal("CONT", [.. pids.Where(ProcessTable.IsAlive)]);
+        if (pids.Length > 0)
+        {
+            log($"{Name}: thawed (SIGCONT)");
+        }
+    }
+
     public async Task PromoteAsync(CancellationToken cancellationToken = default)
     {
         var result = await tools.RunAsync(
@@ -185,6 +215,7 @@ internal sealed class LocalPostgresNode : IPostgresNode
     /// </summary>
     internal async Task<string?> TerminateAsync()
     {
+        Thaw();
         try
         {
             await StopAsync(PostgresStopMode.Immediate).WaitAsync(TimeSpan.FromSeconds(30));

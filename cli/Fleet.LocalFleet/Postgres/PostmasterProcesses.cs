@@ -27,6 +27,9 @@ internal sealed class PostmasterProcesses
     /// <summary>The live postmaster's pid, or null when the node is down.</summary>
     public int? RunningPostmasterPid => ReadPid(PidFilePath) is { } pid && IsOurPostmaster(pid) ? pid : null;
 
+    /// <summary>The live postmaster and every live process with this node's tag (its children).</summary>
+    public IReadOnlyList<int> FindAll() => ProcessTable.FindAlive(tagPattern);
+
     /// <summary>Waits for processes with this node's tag to exit, SIGKILLs those that do not; returns survivors.</summary>
     public async Task<IReadOnlyList<int>> KillLeftoversAsync(TimeSpan grace)
     {

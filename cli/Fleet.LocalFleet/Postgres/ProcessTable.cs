@@ -61,6 +61,25 @@ internal static class ProcessTable
         }
     }
 
+    /// <summary>Sends a named signal (STOP, CONT) with kill(1); processes already gone are skipped.</summary>
+    public static void Signal(string signal, IReadOnlyCollection<int> pids)
+    {
+        if (pids.Count == 0)
+        {
+            return;
+        }
+
+        var start = new ProcessStartInfo("kill") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add("-" + signal);
+        foreach (var pid in pids)
+        {
+            start.ArgumentList.Add(pid.ToString(CultureInfo.InvariantCulture));
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("kill could not be started");
+        process.WaitForExit();
+    }
+
     /// <summary>Blocks until <paramref name="pid"/> is gone; SIGKILL takes effect within milliseconds.</summary>
     public static bool WaitForExit(int pid, TimeSpan timeout)
     {

@@ -1,0 +1,77 @@
+using Fleet.Agent.Collection;
+using Fleet.Agent.Configuration;
+using Fleet.Protos.V1;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Agent.Actions;
+
+/// <summary>
+/// Pings the local PostgreSQL every <see cref="Interval"/> (<see cref="PostgresPing"/>) and records the result
+/// in <see cref="Responsiveness"/>. While it does not answer, publishes the last good snapshot marked
+/// UNRESPONSIVE with how long, every ping: the collection is stuck in a query meanwhile, and without this the
+/// aggregator would hear nothing (silence) instead of "alive agent, frozen PostgreSQL".
+/// </summary>
+internal sealed class PostgresPingLoop(
+    SnapshotBoard board, Responsiveness responsiveness, IOptions<AgentOptions> options, TimeProvider time, ILogger<PostgresPingLoop> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    private NodeSnapshot? _lastUp;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        var answering = true;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            var started = LeaseClock.Now(time);
+            var outcome = await PostgresPing.PingAsync(options.Value.Postgres, Timeout, stoppingToken);
+            var unansweredBefore = responsiveness.UnansweredFor(LeaseClock.Now(time));
+            responsiveness.Record(outcome, started);
+            if (board.Current is { PostgresState: PostgresState.Up } current)
+            {
+                _lastUp = current;
+            }
+
+            if (outcome == PingOutcome.NoAnswer)
+            {
+                if (answering)
+                {
+                    ActionLog.PostgresNotAnswering(logger, (long)Timeout.TotalMilliseconds);
+                    answering = false;
+                }
+
+                PublishUnresponsive(responsiveness.UnansweredFor(LeaseClock.Now(time)));
+            }
+            else if (!answering)
+            {
+                // Refused after no answer: stopped or killed (the agent logs that itself), not "answers again".
+                answering = true;
+                if (outcome == PingOutcome.Answered)
+                {
+                    ActionLog.PostgresAnswersAgain(logger, (long)unansweredBefore.TotalMilliseconds);
+                }
+            }
+        }
+    }
+
+    private void PublishUnresponsive(TimeSpan unanswered)
+    {
+        // Keep the role and figures of the last good snapshot: the aggregator must still see who is primary.
+        var basis = board.Current is { PostgresState: PostgresState.Unresponsive } current ? current : _lastUp;
+        if (basis is null)
+        {
+            return;
+        }
+
+        var snapshot = basis.Clone();
+        snapshot.CollectedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow());
+        snapshot.PostgresState = PostgresState.Unresponsive;
+        snapshot.PostgresUnansweredMs = (ulong)unanswered.TotalMilliseconds;
+        snapshot.PostgresError = $"PostgreSQL has not answered the agent's ping for {unanswered.TotalMilliseconds:F0} ms (frozen, stalled or overloaded)";
+        board.Publish(snapshot);
+    }
+}

@@ -1,0 +1,118 @@
+using Fleet.Aggregator.Failover;
+using Fleet.Protos.V1;
+using Npgsql;
+
+namespace Fleet.Chaos.Tests;
+
+// Silent faults: nothing resets a connection, so nobody learns of the failure from an error (docs/failover.md,
+// "Detection"). The primary's PostgreSQL is frozen with SIGSTOP, as a hypervisor pause or a stalled disk would.
+public sealed partial class FailoverChaosTests
+{
+    [Fact]
+    public async Task PrimaryPostgresFrozen_SynchronousMode_AgentKillsIt_FailsOverWithinSeconds_NoLoss_NoSplitBrain()
+    {
+        await using var scenario = await WritingScenario.StartAsync(synchronous: true, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+        await AssertReplicationTimeoutsManagedAsync(scenario);
+
+        var frozenAt = writer.Now;
+        var frozen = postgres.Primary.Freeze();
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        var writableAfter = first.At - frozenAt;
+        // The agent killed the frozen server (SIGKILL acts on stopped processes); thawing finds nothing left.
+        Assert.False(postgres.Primary.IsRunning, "node0's agent should have killed its frozen PostgreSQL");
+        postgres.Primary.Thaw();
+        await writer.StopAsync();
+
+        Output.WriteLine($"{frozen} processes of node0 frozen; writable again on {first.Node} {writableAfter.TotalMilliseconds:F0} ms later");
+        Assert.Equal("node1", first.Node); // the synchronous standby
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
+        // Failover timeout 3 s + the fast path; 60 s (wal_receiver_timeout) before detection was managed.
+        Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the freeze");
+        var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1", "node1 published as primary", TimeSpan.FromSeconds(10));
+        Assert.Equal(1UL, cluster.Summary.Epoch);
+        var events = await chaos.EventsAsync();
+        Assert.Contains(events, IsPromotion);
+    }
+
+    [Fact]
+    public async Task PrimaryPostgresFrozenShorterThanFailoverTimeout_NoFailover_WritesResumeOnTheSamePrimary()
+    {
+        await using var scenario = await WritingScenario.StartAsync(synchronous: false, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        // 2 s: below the 3 s failover timeout with room for the ping's 500 ms period; the agent reports
+        // UNRESPONSIVE meanwhile, and its lease must hold.
+        var defaults = new FailoverOptions();
+        var freeze = TimeSpan.FromSeconds(2);
+        var frozenAt = writer.Now;
+        postgres.Primary.Freeze();
+        var sawUnresponsive = false;
+        while (writer.Now < frozenAt + freeze)
+        {
+            var cluster = await chaos.GetClusterAsync();
+            sawUnresponsive |= cluster.Nodes.Single(n => n.Identity.Name == "node0").PostgresState == PostgresState.Unresponsive;
+            await Task.Delay(100);
+        }
+
+        postgres.Primary.Thaw();
+        var thawedAt = writer.Now;
+        var until = thawedAt + defaults.FailoverTimeout + defaults.LeaseDuration + defaults.DriftMargin;
+        while (writer.Now < until)
+        {
+            var cluster = await chaos.GetClusterAsync();
+            Assert.Equal(0UL, cluster.Summary.Epoch);
+            Assert.Equal("node0", cluster.Summary.Primary);
+            await Task.Delay(250);
+        }
+
+        var before = writer.Acknowledgements.Count(a => a.Node == "node0");
+        await writer.WaitForAcknowledgementsAsync("node0", before + 20);
+        await writer.StopAsync();
+
+        Output.WriteLine($"node0 frozen for {freeze.TotalSeconds:F0} s; reported unresponsive: {sawUnresponsive}; first write after the thaw " +
+                         $"{(writer.Acknowledgements.First(a => a.StartedAt >= thawedAt).At - thawedAt).TotalMilliseconds:F0} ms later");
+        Assert.True(sawUnresponsive, "node0's agent never reported its PostgreSQL unresponsive during the freeze");
+        Assert.True(postgres.Primary.IsRunning);
+        Assert.All(writer.Acknowledgements, a => Assert.Equal("node0", a.Node));
+        var events = await chaos.EventsAsync();
+        Assert.DoesNotContain(events, IsPromotion);
+    }
+
+    /// <summary>Every agent set the replication timeouts the aggregator's Welcome asked for (Failover:ReplicationTimeout, 2 s).</summary>
+    private async Task AssertReplicationTimeoutsManagedAsync(WritingScenario scenario)
+    {
+        var wanted = (long)new FailoverOptions().ReplicationTimeout.TotalMilliseconds;
+        foreach (var node in scenario.Chaos.Fleet.Postgres.Nodes)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            long receiver, sender;
+            do
+            {
+                await using var connection = new NpgsqlConnection(node.ConnectionString);
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand(
+                    "SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_receiver_timeout'), (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout')",
+                    connection);
+                await using var reader = await command.ExecuteReaderAsync();
+                await reader.ReadAsync();
+                (receiver, sender) = (reader.GetInt64(0), reader.GetInt64(1));
+                if (receiver == wanted && sender == wanted)
+                {
+                    break;
+                }
+
+                await Task.Delay(200);
+            }
+            while (DateTime.UtcNow < deadline);
+
+            Output.WriteLine($"{node.Name}: wal_receiver_timeout {receiver} ms, wal_sender_timeout {sender} ms");
+            Assert.Equal(wanted, receiver);
+            Assert.Equal(wanted, sender);
+        }
+    }
+}
