@@ -287,6 +287,11 @@ public sealed class LocalFleet : IAsyncDisposable
             ["Listen:Http"] = $"127.0.0.1:{Options.AgentHttpBasePort + index}",
             ["Logging:LogLevel:Default"] = Options.LogLevel,
         };
+        if (Options.AgentReplicationPort?.Invoke(index, node) is { } replicationPort)
+        {
+            settings["Replication:Port"] = replicationPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         foreach (var (key, value) in Options.AgentSettings)
         {
             settings[key] = value;

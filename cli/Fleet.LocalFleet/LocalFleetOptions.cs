@@ -1,3 +1,4 @@
+using Fleet.LocalFleet.Postgres;
 namespace Fleet.LocalFleet;
 
 /// <summary>Shape of the local fleet. Ports are fixed by default so the printed commands stay the same.</summary>
@@ -34,6 +35,13 @@ public sealed record LocalFleetOptions
     /// agent and the aggregator.
     /// </summary>
     public Func<int, Uri?>? AgentAggregatorEndpoint { get; init; }
+
+    /// <summary>
+    /// Per agent (by node index, given its started PostgreSQL), the port it advertises to its peers
+    /// (Replication:Port) instead of the server's own; null keeps the server's. Lets a test put a
+    /// fault-injecting proxy in front of one node's PostgreSQL that every peer goes through.
+    /// </summary>
+    public Func<int, IPostgresNode, int?>? AgentReplicationPort { get; init; }
 
     /// <summary>Extra configuration for every agent (e.g. Collection:Interval).</summary>
     public IReadOnlyDictionary<string, string?> AgentSettings { get; init; } = new Dictionary<string, string?>();

@@ -83,6 +83,65 @@ public sealed partial class FailoverChaosTests
         Assert.DoesNotContain(events, IsPromotion);
     }
 
+    [Fact]
+    public async Task PrimaryNodePartitionedSilently_SynchronousMode_FailsOverWithinSeconds_OldPrimarySelfFences_NoLoss_NoSplitBrain_ThenRejoins()
+    {
+        // node0's PostgreSQL is reached by everyone (replicas, writer) through one proxy and its agent reaches the
+        // aggregator through another; both blackhole at once: the node is cut off, no RST anywhere. The agent
+        // still reaches its own server directly, as on the same host.
+        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions { Synchronous = true, ProxiedAgent = 0, ProxiedPostgres = 0 }, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+        // The replicas were cloned from node0's own port; the aggregator repoints them to its advertised address.
+        var proxyPort = chaos.PostgresProxy!.EndPoint.Port;
+        foreach (var replica in postgres.Replicas)
+        {
+            var repointDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            PostgresProbe.Recovery? state;
+            while ((state = await PostgresProbe.TryRecoveryAsync(replica.ConnectionString, replica.Name, postgres.Primary.ConnectionString)) is not { } s || !s.StreamsFrom(proxyPort))
+            {
+                Assert.True(DateTime.UtcNow < repointDeadline, $"{replica.Name} does not stream through node0's proxy (port {proxyPort}): {state}");
+                await Task.Delay(100);
+            }
+        }
+
+        var streamingThroughProxy = chaos.PostgresProxy.OpenConnections;
+
+        var partitionedAt = writer.Now;
+        chaos.Proxy!.Partition();
+        chaos.PostgresProxy.Partition();
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        var writableAfter = first.At - partitionedAt;
+
+        // Its lease expired and its replicas left pg_stat_replication (wal_sender_timeout): the agent stops it.
+        var defaults = new FailoverOptions();
+        var fenceDeadline = DateTime.UtcNow + defaults.LeaseDuration + defaults.ReplicationTimeout + TimeSpan.FromSeconds(5);
+        while (postgres.Primary.IsRunning && DateTime.UtcNow < fenceDeadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var selfFenced = !postgres.Primary.IsRunning;
+        Output.WriteLine($"{streamingThroughProxy} connections through node0's proxy before the cut; writable again on {first.Node} " +
+                         $"{writableAfter.TotalMilliseconds:F0} ms after the partition; node0 self-fenced: {selfFenced}");
+        Assert.True(streamingThroughProxy >= 2, "the replicas should stream from node0 through its proxy (its advertised address)");
+        Assert.Equal("node1", first.Node);
+        Assert.True(selfFenced, "node0's agent did not stop its partitioned primary");
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the partition");
+
+        // Heal: node0's agent reports again, fenced; the aggregator rejoins it to node1 (pg_rewind across addresses).
+        chaos.Proxy.Heal();
+        chaos.PostgresProxy.Heal();
+        await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node1" && e.Streaming),
+            "the old primary node0 rejoined as a replica of node1", TimeSpan.FromSeconds(60));
+        await writer.StopAsync();
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, "node1");
+        var events = await chaos.EventsAsync();
+        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Reasons.Any(r => r.Contains("not asked to fence", StringComparison.Ordinal)));
+    }
+
     /// <summary>Every agent set the replication timeouts the aggregator's Welcome asked for (Failover:ReplicationTimeout, 2 s).</summary>
     private async Task AssertReplicationTimeoutsManagedAsync(WritingScenario scenario)
     {

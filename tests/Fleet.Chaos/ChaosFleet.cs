@@ -19,6 +19,13 @@ public sealed record ChaosFleetOptions
     /// <summary>Node index whose agent dials the aggregator through a <see cref="TcpFaultProxy"/> (<see cref="ChaosFleet.Proxy"/>); null for none.</summary>
     public int? ProxiedAgent { get; init; }
 
+    /// <summary>
+    /// Node index whose PostgreSQL every peer and the writer reach through a <see cref="TcpFaultProxy"/>
+    /// (<see cref="ChaosFleet.PostgresProxy"/>; its agent advertises the proxy as Replication:Port, and
+    /// connects to its own server directly, as a sidecar would); null for none.
+    /// </summary>
+    public int? ProxiedPostgres { get; init; }
+
     /// <summary>Log level of the in-process agents and aggregator (they log to the console).</summary>
     public string LogLevel { get; init; } = "Warning";
 
@@ -33,10 +40,12 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     private const int MaxStartAttempts = 3;
 
-    private ChaosFleet(LocalFleet.LocalFleet fleet, TcpFaultProxy? proxy)
+    private ChaosFleet(LocalFleet.LocalFleet fleet, TcpFaultProxy? proxy, TcpFaultProxy? postgresProxy, int? proxiedPostgres)
     {
         Fleet = fleet;
         Proxy = proxy;
+        PostgresProxy = postgresProxy;
+        _proxiedPostgres = proxiedPostgres;
         Channel = GrpcChannels.ForAddress(fleet.AggregatorGrpc);
     }
 
@@ -44,6 +53,20 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     /// <summary>The proxy between <see cref="ChaosFleetOptions.ProxiedAgent"/>'s agent and the aggregator, if any.</summary>
     public TcpFaultProxy? Proxy { get; }
+
+    /// <summary>The proxy in front of <see cref="ChaosFleetOptions.ProxiedPostgres"/>'s PostgreSQL, if any.</summary>
+    public TcpFaultProxy? PostgresProxy { get; }
+
+    private readonly int? _proxiedPostgres;
+
+    /// <summary>How a client reaches node <paramref name="index"/>'s PostgreSQL: through the proxy for the proxied node.</summary>
+    public string ClientConnectionString(int index)
+    {
+        var node = Fleet.Postgres.Nodes[index];
+        return index == _proxiedPostgres && PostgresProxy is { } proxy
+            ? new Npgsql.NpgsqlConnectionStringBuilder(node.ConnectionString) { Port = proxy.EndPoint.Port }.ConnectionString
+            : node.ConnectionString;
+    }
 
     public GrpcChannel Channel { get; }
 
@@ -71,10 +94,12 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     private static async Task<ChaosFleet> TryStartAsync(ChaosFleetOptions chaosOptions, Action<string> log)
     {
-        // Aggregator gRPC + HTTP, 3 agents × (gRPC + HTTP), and one for the proxy.
-        var ports = FreeTcpPort.PickConsecutive(2 + (2 * 3) + 1);
+        // Aggregator gRPC + HTTP, 3 agents × (gRPC + HTTP), and one for each proxy.
+        var ports = FreeTcpPort.PickConsecutive(2 + (2 * 3) + 2);
         var proxied = chaosOptions.ProxiedAgent;
         var proxy = proxied is null ? null : TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, ports), listenPort: ports + 8);
+        TcpFaultProxy? postgresProxy = null;
+        var proxiedPostgres = chaosOptions.ProxiedPostgres;
         var options = new LocalFleetOptions
         {
             Cluster = ClusterName,
@@ -85,19 +110,28 @@ public sealed class ChaosFleet : IAsyncDisposable
             AgentGrpcBasePort = ports + 2,
             AgentHttpBasePort = ports + 5,
             AgentAggregatorEndpoint = proxy is null ? null : index => index == proxied ? proxy.HttpUri : null,
+            // Started once the node's server is up (its port is known then), before its agent.
+            AgentReplicationPort = (index, node) => index == proxiedPostgres
+                ? (postgresProxy ??= TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, node.Port), listenPort: ports + 9, maxConnections: 512)).EndPoint.Port
+                : null,
             AggregatorSettings = chaosOptions.AggregatorSettings,
             LogLevel = chaosOptions.LogLevel,
         };
         try
         {
             var fleet = await LocalFleet.LocalFleet.StartAsync(options, log, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
-            return new ChaosFleet(fleet, proxy);
+            return new ChaosFleet(fleet, proxy, postgresProxy, proxiedPostgres);
         }
         catch
         {
             if (proxy is not null)
             {
                 await proxy.DisposeAsync();
+            }
+
+            if (postgresProxy is not null)
+            {
+                await postgresProxy.DisposeAsync();
             }
 
             throw;
@@ -190,6 +224,11 @@ public sealed class ChaosFleet : IAsyncDisposable
         if (Proxy is not null)
         {
             await Proxy.DisposeAsync();
+        }
+
+        if (PostgresProxy is not null)
+        {
+            await PostgresProxy.DisposeAsync();
         }
     }
 }

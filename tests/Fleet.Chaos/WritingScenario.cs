@@ -26,7 +26,7 @@ public sealed class WritingScenario : IAsyncDisposable
             await chaos.WaitUntilSteadyAsync(StartTimeout);
             var postgres = chaos.Fleet.Postgres;
             await AcknowledgedWriter.CreateTableAsync(postgres.Primary.ConnectionString);
-            var writer = new AcknowledgedWriter(postgres.Nodes.Select(n => (n.Name, n.ConnectionString)), targeting);
+            var writer = new AcknowledgedWriter(postgres.Nodes.Select((n, i) => (n.Name, chaos.ClientConnectionString(i))), targeting);
             writer.Start();
             return new WritingScenario(chaos, writer);
         }

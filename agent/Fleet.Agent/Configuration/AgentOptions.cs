@@ -10,6 +10,8 @@ public sealed class AgentOptions
 
     public PostgresOptions Postgres { get; set; } = new();
 
+    public ReplicationOptions Replication { get; set; } = new();
+
     public ArchiveOptions Archive { get; set; } = new();
 
     public AggregatorLinkOptions Aggregator { get; set; } = new();
@@ -95,6 +97,28 @@ public sealed class PostgresOptions
     /// reports a problem (docs/failover.md, "Detection").
     /// </summary>
     public bool ManageReplicationTimeouts { get; set; } = true;
+}
+
+/// <summary>
+/// Where the other nodes reach this node's PostgreSQL (streaming replication after a Follow or Rejoin,
+/// pg_rewind), sent to the aggregator in the hello. Separate from Postgres:Host, which is how the agent
+/// itself connects: in a sidecar that is usually a Unix socket no other host can use.
+/// </summary>
+public sealed class ReplicationOptions
+{
+    /// <summary>Host name or IP address of this node for its peers; default Postgres:Host when that is not a socket directory.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>Port of this node for its peers; default Postgres:Port.</summary>
+    public int? Port { get; set; }
+
+    /// <summary>The advertised address in effect (Host, or Postgres:Host when it is a network address; else 127.0.0.1).</summary>
+    public (string Host, int Port) Resolve(PostgresOptions postgres)
+    {
+        ArgumentNullException.ThrowIfNull(postgres);
+        var host = !string.IsNullOrWhiteSpace(Host) ? Host : postgres.Host.StartsWith('/') ? "127.0.0.1" : postgres.Host;
+        return (host, Port ?? postgres.Port);
+    }
 }
 
 /// <summary>The WAL archive the node writes to.</summary>

@@ -64,6 +64,21 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
             }
         }
 
+        if (options.Replication.Port is < 1 or > 65535)
+        {
+            errors.Add($"Replication:Port must be between 1 and 65535 (got {options.Replication.Port}).");
+        }
+
+        if (options.Replication.Host is { Length: > 0 } replicationHost && (replicationHost.StartsWith('/') || replicationHost.Any(char.IsWhiteSpace)))
+        {
+            errors.Add($"Replication:Host '{replicationHost}' must be a host name or IP address other nodes can reach, not a socket directory.");
+        }
+        else if (options.Aggregator.Endpoints.Count > 0 && string.IsNullOrWhiteSpace(options.Replication.Host) && options.Postgres.Host.StartsWith('/'))
+        {
+            errors.Add($"Replication:Host is required when Postgres:Host is a Unix socket directory ('{options.Postgres.Host}'): the other nodes " +
+                       "stream from this node at Replication:Host, and 127.0.0.1 would point them at themselves.");
+        }
+
         Positive(errors, "Aggregator:ReconnectMinDelay", options.Aggregator.ReconnectMinDelay);
         if (options.Aggregator.ReconnectMaxDelay < options.Aggregator.ReconnectMinDelay)
         {

@@ -202,6 +202,7 @@ internal sealed class LinkSession(
     {
         var snapshot = board.Current;
         var node = options.Node;
+        var (advertiseHost, advertisePort) = options.Replication.Resolve(options.Postgres);
         var hello = new AgentHello
         {
             Identity = new NodeIdentity { Name = node.Name, Cluster = node.Cluster, Region = node.Region, Zone = node.Zone },
@@ -214,8 +215,8 @@ internal sealed class LinkSession(
             Tags = new NodeTags { NoFailover = node.NoFailover, CandidatePriority = node.CandidatePriority },
             HighestEpochSeen = state.HighestEpochSeen,
             Fenced = state.Fenced,
-            AdvertiseHost = options.Postgres.Host.StartsWith('/') ? "127.0.0.1" : options.Postgres.Host,
-            AdvertisePort = (uint)options.Postgres.Port,
+            AdvertiseHost = advertiseHost,
+            AdvertisePort = (uint)advertisePort,
         };
         hello.Capabilities.AddRange(AgentCommandDispatcher.Capabilities);
         if (snapshot?.Timeline is { } timeline)

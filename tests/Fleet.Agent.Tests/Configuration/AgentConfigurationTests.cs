@@ -28,6 +28,8 @@ public sealed class AgentConfigurationTests
     [InlineData("Postgres:Port", "70000", "Postgres:Port must be between 1 and 65535 (got 70000).")]
     [InlineData("Postgres:Port", "0", "Postgres:Port must be between 1 and 65535 (got 0).")]
     [InlineData("Postgres:Host", " ", "Postgres:Host is required.")]
+    [InlineData("Replication:Port", "0", "Replication:Port must be between 1 and 65535 (got 0).")]
+    [InlineData("Replication:Host", "/run/postgresql", "Replication:Host '/run/postgresql' must be a host name or IP address other nodes can reach, not a socket directory.")]
     [InlineData("Postgres:User", "", "Postgres:User is required.")]
     [InlineData("Postgres:ConnectTimeout", "00:00:00", "Postgres:ConnectTimeout must be a positive duration (got 00:00:00).")]
     [InlineData("Postgres:LockTimeout", "-00:00:01", "Postgres:LockTimeout must be a positive duration (got -00:00:01).")]
@@ -58,6 +60,24 @@ public sealed class AgentConfigurationTests
         var error = Assert.Throws<OptionsValidationException>(() => AgentHost.Build(null, settings));
 
         Assert.Equal(expected, error.Failures.First());
+    }
+
+    [Fact]
+    public void Build_LinkedAgentOnUnixSocketWithoutReplicationHost_IsRefused_WithIt_AdvertisesIt()
+    {
+        var settings = Valid();
+        settings["Aggregator:Endpoints:0"] = "http://127.0.0.1:7300";
+
+        var error = Assert.Throws<OptionsValidationException>(() => AgentHost.Build(null, settings));
+        Assert.Equal(
+            ["Replication:Host is required when Postgres:Host is a Unix socket directory ('/var/run/postgresql'): the other nodes stream from this node at Replication:Host, and 127.0.0.1 would point them at themselves."],
+            error.Failures);
+
+        settings["Replication:Host"] = "10.0.0.7";
+        settings["Replication:Port"] = "6432";
+        using var app = AgentHost.Build(null, settings);
+        var options = app.Services.GetRequiredService<IOptions<AgentOptions>>().Value;
+        Assert.Equal(("10.0.0.7", 6432), options.Replication.Resolve(options.Postgres));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class LinkSessionTests
         Assert.Contains("collect_now", hello.Capabilities);
         Assert.Equal(0UL, hello.HighestEpochSeen);
         Assert.False(hello.Fenced);
-        Assert.Equal("127.0.0.1", hello.AdvertiseHost); // Postgres:Host is a socket directory
+        Assert.Equal("10.1.2.3", hello.AdvertiseHost); // Replication:Host (Postgres:Host is a socket directory)
         Assert.Equal(5432U, hello.AdvertisePort);
         Assert.Equal(LinkState.Connecting, (await agent.GetStatusAsync()).Link.State);
 

@@ -15,6 +15,7 @@ internal static class LinkTestAgent
     {
         var settings = RunningAgent.SettingsWithoutPostgres(name, interval ?? TimeSpan.FromMilliseconds(200));
         settings["Aggregator:Endpoints:0"] = aggregator.Endpoint;
+        settings["Replication:Host"] = "10.1.2.3"; // Postgres:Host is a socket directory: peers need an address
         settings["Aggregator:ReconnectMinDelay"] = (minDelay ?? TimeSpan.FromMilliseconds(200)).ToString();
         settings["Aggregator:ReconnectMaxDelay"] = (maxDelay ?? TimeSpan.FromSeconds(2)).ToString();
         configure?.Invoke(settings);
