@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Fleet.Bench.Failover;
 
 /// <summary>The three measured scenarios, with their targets and Patroni's published figures for the same events.</summary>
-internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, TimeSpan PatroniTightest, TimeSpan PatroniDefaults, string Measured)
+internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, TimeSpan? PatroniTightest, TimeSpan? PatroniDefaults, string Measured)
 {
     public static readonly ScenarioInfo Kill = new("kill", "(a) postmaster kill -9 of the primary",
         TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.7), TimeSpan.FromSeconds(6.8),
@@ -17,16 +17,26 @@ internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, T
         TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1.55), TimeSpan.FromSeconds(1.5),
         "from the request to the first acknowledged write on the new primary (a write started after the request)");
 
-    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover];
+    /// <summary>Silent: every process of the primary's PostgreSQL stopped (SIGSTOP), sockets open, no RST; its agent runs.</summary>
+    public static readonly ScenarioInfo Freeze = new("freeze", "(d) primary's PostgreSQL frozen (SIGSTOP of every process, agent alive)",
+        TimeSpan.FromSeconds(5), null, null,
+        "from the freeze to the first acknowledged write on a new connection, on any node");
+
+    /// <summary>Silent: the primary's node cut off (proxies in front of its PostgreSQL and its agent's link blackhole; no RST).</summary>
+    public static readonly ScenarioInfo Partition = new("partition", "(e) primary node partitioned (its PostgreSQL and its agent's link blackholed)",
+        TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20.0), null,
+        "from the cut to the first acknowledged write on a new connection, on any node");
+
+    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover, Freeze, Partition];
 }
 
 internal sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|all] [--seed N] [--async] [--json FILE] [--verbose]
+        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|freeze|partition|all] [--seed N] [--async] [--json FILE] [--verbose]
 
           --trials N      trials per scenario, each on a fresh local fleet (default 5, at most 50)
-          --scenario S    kill, node, switchover or all (default all); repeat or comma-separate for several
+          --scenario S    kill, node, switchover, freeze, partition or all (default all); repeat or comma-separate for several
           --seed N        seed of the random moment of each fault (0-1000 ms after steady writes); default: random, printed
           --async         asynchronous replication (default: synchronous_standby_names = FIRST 1 (node1, node2))
           --json FILE     also write every trial and summary as JSON

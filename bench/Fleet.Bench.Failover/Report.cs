@@ -70,7 +70,7 @@ internal static class Report
         {
             var info = scenario.Info;
             Line(text, $"| {info.Title} | {Seconds(scenario.Median)} | {Seconds(scenario.Min)} | {Seconds(scenario.Max)} | {scenario.LostTotal} | {scenario.SplitBrains} | " +
-                       $"≤ {Seconds(info.Target.TotalSeconds)} (median), 0 lost, 0 split brain | {(scenario.TargetMet ? "yes" : "**no**")} | {Seconds(info.PatroniTightest.TotalSeconds)} | {Seconds(info.PatroniDefaults.TotalSeconds)} |");
+                       $"≤ {Seconds(info.Target.TotalSeconds)} (median), 0 lost, 0 split brain | {(scenario.TargetMet ? "yes" : "**no**")} | {Patroni(info.PatroniTightest)} | {Patroni(info.PatroniDefaults)} |");
         }
 
         return text.ToString();
@@ -87,8 +87,8 @@ internal static class Report
                 title = s.Info.Title,
                 measured = s.Info.Measured,
                 target_s = s.Info.Target.TotalSeconds,
-                patroni_tightest_s = s.Info.PatroniTightest.TotalSeconds,
-                patroni_defaults_s = s.Info.PatroniDefaults.TotalSeconds,
+                patroni_tightest_s = s.Info.PatroniTightest?.TotalSeconds,
+                patroni_defaults_s = s.Info.PatroniDefaults?.TotalSeconds,
                 median_s = s.Median,
                 min_s = s.Min,
                 max_s = s.Max,
@@ -108,6 +108,8 @@ internal static class Report
         });
         await File.WriteAllTextAsync(path, json);
     }
+
+    private static string Patroni(TimeSpan? measured) => measured is { } m ? Seconds(m.TotalSeconds) : "not measured";
 
     private static string Seconds(double? seconds) => seconds is { } s ? s.ToString("0.00", Invariant) + " s" : "—";
 

@@ -52,9 +52,22 @@ internal static class TrialRunner
         WritingScenario? run = null;
         try
         {
-            run = await WritingScenario.StartAsync(new ChaosFleetOptions { Synchronous = options.Synchronous, LogLevel = options.Verbose ? "Warning" : "None" }, fleetLog);
+            var partition = scenario == ScenarioInfo.Partition;
+            run = await WritingScenario.StartAsync(
+                new ChaosFleetOptions
+                {
+                    Synchronous = options.Synchronous,
+                    LogLevel = options.Verbose ? "Warning" : "None",
+                    ProxiedAgent = partition ? 0 : null,
+                    ProxiedPostgres = partition ? 0 : null,
+                },
+                fleetLog);
             var (chaos, writer, postgres) = (run.Chaos, run.Writer, run.Chaos.Fleet.Postgres);
             binDirectory?.Invoke(postgres.BinDirectory);
+            if (partition)
+            {
+                await chaos.WaitUntilReplicasStreamThroughPostgresProxyAsync(TimeSpan.FromSeconds(30));
+            }
 
             // Steady writes: node0 has acknowledged 20 rows. The fault comes a random moment later.
             await writer.WaitForAcknowledgementsAsync("node0", 20);
@@ -75,6 +88,18 @@ internal static class TrialRunner
                 postgres.Primary.KillPostmaster();
                 newConnectionsFrom = writer.Now;
                 await stopAgent.WaitAsync(TimeSpan.FromSeconds(15));
+            }
+            else if (scenario == ScenarioInfo.Freeze)
+            {
+                // A frozen server commits nothing, so any write acknowledged from here on is on a live node.
+                postgres.Primary.Freeze();
+                newConnectionsFrom = at;
+            }
+            else if (partition)
+            {
+                chaos.Proxy!.Partition();
+                chaos.PostgresProxy!.Partition();
+                newConnectionsFrom = at;
             }
             else
             {

@@ -92,20 +92,8 @@ public sealed partial class FailoverChaosTests
         await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions { Synchronous = true, ProxiedAgent = 0, ProxiedPostgres = 0 }, Output.WriteLine);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
         await writer.WaitForAcknowledgementsAsync("node0", 20);
-        // The replicas were cloned from node0's own port; the aggregator repoints them to its advertised address.
-        var proxyPort = chaos.PostgresProxy!.EndPoint.Port;
-        foreach (var replica in postgres.Replicas)
-        {
-            var repointDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            PostgresProbe.Recovery? state;
-            while ((state = await PostgresProbe.TryRecoveryAsync(replica.ConnectionString, replica.Name, postgres.Primary.ConnectionString)) is not { } s || !s.StreamsFrom(proxyPort))
-            {
-                Assert.True(DateTime.UtcNow < repointDeadline, $"{replica.Name} does not stream through node0's proxy (port {proxyPort}): {state}");
-                await Task.Delay(100);
-            }
-        }
-
-        var streamingThroughProxy = chaos.PostgresProxy.OpenConnections;
+        await chaos.WaitUntilReplicasStreamThroughPostgresProxyAsync(TimeSpan.FromSeconds(30));
+        var streamingThroughProxy = chaos.PostgresProxy!.OpenConnections;
 
         var partitionedAt = writer.Now;
         chaos.Proxy!.Partition();
@@ -140,6 +128,47 @@ public sealed partial class FailoverChaosTests
         await AssertNoAcknowledgedWriteMissingAsync(scenario, "node1");
         var events = await chaos.EventsAsync();
         Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Reasons.Any(r => r.Contains("not asked to fence", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task PrimaryNodeLinksDegraded_200msLatency_1PercentStalls_NoFailover()
+    {
+        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions { ProxiedAgent = 0, ProxiedPostgres = 0 }, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+        await chaos.WaitUntilReplicasStreamThroughPostgresProxyAsync(TimeSpan.FromSeconds(30));
+
+        // Every link of node0 (replication, clients, its agent's link): ≥ 200 ms each way, and 1 % of chunks held
+        // 600 ms more, as a lost segment's retransmission would be. Longer than failover timeout + lease + margin.
+        var latency = TimeSpan.FromMilliseconds(200);
+        chaos.Proxy!.Degrade(latency, 0.01, TimeSpan.FromMilliseconds(600));
+        chaos.PostgresProxy!.Degrade(latency, 0.01, TimeSpan.FromMilliseconds(600));
+        var defaults = new FailoverOptions();
+        var degradedAt = writer.Now;
+        var until = degradedAt + defaults.FailoverTimeout + defaults.LeaseDuration + defaults.DriftMargin + TimeSpan.FromSeconds(4);
+        var worst = AgentPresence.Connected;
+        while (writer.Now < until)
+        {
+            var cluster = await chaos.GetClusterAsync();
+            Assert.Equal(0UL, cluster.Summary.Epoch);
+            Assert.Equal("node0", cluster.Summary.Primary);
+            var presence = cluster.Nodes.Single(n => n.Identity.Name == "node0").Presence;
+            worst = presence != AgentPresence.Connected ? presence : worst;
+            await Task.Delay(250);
+        }
+
+        var duringDegradation = writer.Acknowledgements.Count(a => a.At >= degradedAt);
+        chaos.Proxy.Degrade(TimeSpan.Zero);
+        chaos.PostgresProxy.Degrade(TimeSpan.Zero);
+        var before = writer.Acknowledgements.Count(a => a.Node == "node0");
+        await writer.WaitForAcknowledgementsAsync("node0", before + 20);
+        await writer.StopAsync();
+
+        Output.WriteLine($"degraded for {(until - degradedAt).TotalSeconds:F0} s: {duringDegradation} writes acknowledged meanwhile; node0's agent seen as {worst} at worst");
+        Assert.All(writer.Acknowledgements, a => Assert.Equal("node0", a.Node));
+        Assert.True(postgres.Primary.IsRunning, "node0 must not have fenced itself");
+        var events = await chaos.EventsAsync();
+        Assert.DoesNotContain(events, IsPromotion);
     }
 
     /// <summary>Every agent set the replication timeouts the aggregator's Welcome asked for (Failover:ReplicationTimeout, 2 s).</summary>

@@ -214,6 +214,30 @@ public sealed class ChaosFleet : IAsyncDisposable
         throw new TimeoutException($"not within {timeout.TotalSeconds:F0} s: {what}; cluster: {cluster}");
     }
 
+    /// <summary>
+    /// Waits until every replica streams through <see cref="PostgresProxy"/> (proved on its upstream): they were
+    /// cloned from the proxied node's own port, and the aggregator repoints them to its advertised address.
+    /// </summary>
+    public async Task WaitUntilReplicasStreamThroughPostgresProxyAsync(TimeSpan timeout)
+    {
+        var proxyPort = (PostgresProxy ?? throw new InvalidOperationException("no PostgreSQL proxy in this fleet")).EndPoint.Port;
+        var deadline = DateTime.UtcNow + timeout;
+        var postgres = Fleet.Postgres;
+        foreach (var replica in postgres.Replicas)
+        {
+            PostgresProbe.Recovery? state;
+            while ((state = await PostgresProbe.TryRecoveryAsync(replica.ConnectionString, replica.Name, postgres.Primary.ConnectionString)) is not { } s || !s.StreamsFrom(proxyPort))
+            {
+                if (DateTime.UtcNow >= deadline)
+                {
+                    throw new TimeoutException($"{replica.Name} does not stream through the proxy on port {proxyPort} within {timeout.TotalSeconds:F0} s: {state}");
+                }
+
+                await Task.Delay(100);
+            }
+        }
+    }
+
     public Task<Cluster> WaitForPrimaryAsync(string node, TimeSpan timeout) =>
         WaitUntilAsync(c => c.Summary.Primary == node, $"{node} is the published primary", timeout);
 

@@ -126,6 +126,20 @@ public sealed class HostileLinkTrafficTests(SharedFleetFixture fixture)
     }
 
     [Fact]
+    public async Task Connect_Welcome_CarriesTheDetectionTimingEveryAgentApplies()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var call = fixture.Link.Open(timeout.Token);
+        await call.RequestStream.WriteAsync(LinkProbe.Hello(ProbeCluster, NextName()), timeout.Token);
+        Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+
+        // Failover:ReplicationTimeout and Failover:FailoverTimeout, the defaults (docs/failover.md, "Detection").
+        Assert.Equal(
+            new DetectionSettings { ReplicationTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(2)), UnresponsiveTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(3)) },
+            call.ResponseStream.Current.Welcome.Detection);
+    }
+
+    [Fact]
     public async Task Connect_SecondHelloOnOneStream_IsInvalidArgument()
     {
         var name = NextName();

@@ -46,6 +46,10 @@ internal static class PostmasterProbe
         }
     }
 
+    /// <summary>True when postmaster.pid names a live postmaster (a clean stop removes the file, a crash leaves a dead pid).</summary>
+    public static bool IsRunning(string? dataDirectory) =>
+        !string.IsNullOrEmpty(dataDirectory) && File.Exists(Path.Combine(dataDirectory, "postmaster.pid")) && !IsDead(dataDirectory);
+
     /// <summary>
     /// SIGKILL to the postmaster named in postmaster.pid and to every child of it (backends, WAL senders,
     /// background processes): the only signal a stopped (frozen) process acts on, and it leaves no process

@@ -52,7 +52,8 @@ internal sealed class SelfFencingLoop(
                 continue;
             }
 
-            if (state.KeepDown && snapshot is { PostgresState: PostgresState.Up } && !PostmasterDied())
+            // The snapshot may still say UP for a moment after a fence stopped the server: ask the pid file too.
+            if (state.KeepDown && snapshot is { PostgresState: PostgresState.Up } && PostmasterProbe.IsRunning(options.Value.Postgres.DataDirectory))
             {
                 ActionLog.SelfFencing(logger, "Postgres is running although this node must stay down (fenced): stopping it again");
                 await FenceAsync(stoppingToken);

@@ -33,6 +33,7 @@ internal static class MetricLabels
         PostgresState.Starting => "starting",
         PostgresState.Stopping => "stopping",
         PostgresState.Unreachable => "unreachable",
+        PostgresState.Unresponsive => "unresponsive",
         _ => Unknown,
     };
 

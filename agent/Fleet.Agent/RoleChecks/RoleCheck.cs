@@ -102,6 +102,7 @@ public static class RoleCheck
         PostgresState.Starting => "starting",
         PostgresState.Stopping => "stopping",
         PostgresState.Unreachable => "unreachable",
+        PostgresState.Unresponsive => "unresponsive",
         _ => "in an unknown state",
     };
 }

@@ -29,6 +29,7 @@ internal static class AlertRuleCatalog
     [
         new("agent_silent", Severity.Critical, 15, TimeSpan.Zero, RuleUnit.Seconds, d => new AgentSilentRule(d)),
         new("postgres_down", Severity.Critical, null, Seconds(30), RuleUnit.None, d => new PostgresDownRule(d)),
+        new("failure_detection_slow", Severity.Warning, null, Minutes(1), RuleUnit.None, d => new FailureDetectionSlowRule(d)),
         new("replica_not_streaming", Severity.Critical, null, Minutes(1), RuleUnit.None, d => new ReplicaNotStreamingRule(d)),
         new("replication_lag_warning", Severity.Warning, 5, Minutes(2), RuleUnit.Seconds, d => new ReplicationLagRule(d)),
         new("replication_lag_critical", Severity.Critical, 300, Minutes(2), RuleUnit.Seconds, d => new ReplicationLagRule(d)),

@@ -173,7 +173,7 @@ public sealed class OperatorActionsFixture : IAsyncLifetime
             p => p.Distinct().Count() == 1 && p[0].Split(' ') is [var received, var replayed] && received == replayed,
             ReadyTimeout,
             "both replicas to have received and replayed the same, last WAL of node0");
-        var replayLsn = Actions.PostgresActions.ParseLsn(positions[0].Split(' ')[1]);
+        var replayLsn = Fleet.Agent.Actions.PostgresActions.ParseLsn(positions[0].Split(' ')[1]);
 
         var response = await CallAsync(_agents[1].Channel, "Promote", new PromoteRequest
         {

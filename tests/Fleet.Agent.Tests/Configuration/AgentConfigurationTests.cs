@@ -152,7 +152,8 @@ public sealed class AgentConfigurationTests
             {
               "Node": { "Name": "db-1", "Cluster": "orders", "Region": "kr-central", "Zone": "kr-central-a", "NoFailover": true, "CandidatePriority": 300 },
               "Postgres": { "Host": "/run/postgresql", "Port": 5433, "User": "fleet", "Database": "fleet", "DataDirectory": "/var/lib/postgresql/17/main",
-                            "ConnectTimeout": "00:00:03", "StatementTimeout": "00:00:01.500", "LockTimeout": "00:00:00.100" },
+                            "ConnectTimeout": "00:00:03", "StatementTimeout": "00:00:01.500", "LockTimeout": "00:00:00.100", "ManageReplicationTimeouts": false },
+              "Replication": { "Host": "db-1.orders.svc", "Port": 6432 },
               "Archive": { "Location": "/archive/orders", "Region": "kr-central" },
               "Aggregator": { "Endpoints": [ "https://agg-1:7500", "https://agg-2:7500" ], "ReconnectMinDelay": "00:00:00.500", "ReconnectMaxDelay": "00:00:30" },
               "Listen": { "Grpc": "127.0.0.1:7401", "Http": "[::1]:8009" },
@@ -167,6 +168,8 @@ public sealed class AgentConfigurationTests
             (options.Node.Name, options.Node.Cluster, options.Node.Region, options.Node.Zone, options.Node.NoFailover, options.Node.CandidatePriority));
         Assert.Equal(("/run/postgresql", 5433, "fleet", "fleet"), (options.Postgres.Host, options.Postgres.Port, options.Postgres.User, options.Postgres.Database));
         Assert.Equal(TimeSpan.FromMilliseconds(1500), options.Postgres.StatementTimeout);
+        Assert.False(options.Postgres.ManageReplicationTimeouts);
+        Assert.Equal(("db-1.orders.svc", 6432), options.Replication.Resolve(options.Postgres));
         Assert.Equal("/archive/orders", options.Archive.Location);
         Assert.Equal(["https://agg-1:7500", "https://agg-2:7500"], options.Aggregator.Endpoints);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Aggregator.ReconnectMaxDelay);
@@ -193,6 +196,8 @@ public sealed class AgentConfigurationTests
 
         Assert.Equal(("127.0.0.1:7400", "0.0.0.0:8008"), (options.Listen.Grpc, options.Listen.Http));
         Assert.Equal(("/var/run/postgresql", 5432, "postgres", "postgres"), (options.Postgres.Host, options.Postgres.Port, options.Postgres.User, options.Postgres.Database));
+        Assert.True(options.Postgres.ManageReplicationTimeouts);
+        Assert.Equal(("127.0.0.1", 5432), options.Replication.Resolve(options.Postgres)); // standalone on a socket: nobody streams from it
         Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(200)),
             (options.Postgres.ConnectTimeout, options.Postgres.StatementTimeout, options.Postgres.LockTimeout));
         Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5), 10), (options.Collection.Interval, options.Collection.SlowInterval, options.Collection.TopTables));

@@ -14,6 +14,7 @@ public class StateRuleTests
     [InlineData(PostgresState.Starting, ConditionState.Holds)]
     [InlineData(PostgresState.Stopping, ConditionState.Holds)]
     [InlineData(PostgresState.Unreachable, ConditionState.Holds)]
+    [InlineData(PostgresState.Unresponsive, ConditionState.Holds)]
     public void Evaluate_PostgresState_PostgresDownHoldsUnlessUp(PostgresState state, ConditionState expected)
     {
         var snapshot = HealthyPrimary();
@@ -34,6 +35,35 @@ public class StateRuleTests
         var observation = Assert.Single(Observe("postgres_down", Input(snapshot, T0), T0)!);
 
         Assert.Equal("Postgres is down: connection refused", Rule("postgres_down").Describe(observation));
+    }
+
+    [Fact]
+    public void Describe_PostgresUnresponsive_SaysWhatItMeans()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.PostgresState = PostgresState.Unresponsive;
+        snapshot.PostgresError = "PostgreSQL has not answered the agent's ping for 1500 ms (frozen, stalled or overloaded)";
+        var observation = Assert.Single(Observe("postgres_down", Input(snapshot, T0), T0)!);
+
+        Assert.StartsWith("Postgres is unresponsive (frozen, stalled or overloaded: it does not answer the agent's ping): PostgreSQL has not answered",
+            Rule("postgres_down").Describe(observation), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", ConditionState.Clear)]
+    [InlineData("wal_receiver_timeout is 60000 ms, longer than the aggregator's replication timeout of 2000 ms", ConditionState.Holds)]
+    public void Evaluate_DetectionProblem_FailureDetectionSlowHoldsWhileReported(string problem, ConditionState expected)
+    {
+        var snapshot = HealthyReplica();
+        snapshot.DetectionProblem = problem;
+
+        var observation = Assert.Single(Observe("failure_detection_slow", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(expected, observation.State);
+        if (expected == ConditionState.Holds)
+        {
+            Assert.Equal($"failure detection is slow: {problem}", Rule("failure_detection_slow").Describe(observation));
+        }
     }
 
     [Fact]

@@ -11,7 +11,9 @@ namespace Fleet.Chaos.Faults;
 /// control, so both ends see silence, not a reset); connections accepted while partitioned are held and not
 /// forwarded. <see cref="Heal"/> resumes forwarding, held connections included, like a network that comes back
 /// before TCP gives up. An endpoint that gave up meanwhile (keep-alive timeout) closes its socket, and the
-/// proxy passes that on once healed.
+/// proxy passes that on once healed. <see cref="Degrade"/> adds one-way latency to every chunk and, to a
+/// random share of chunks, a retransmission-like stall (what packet loss looks like above TCP: the kernel
+/// never drops a byte on loopback, so loss is modelled by its effect), order kept.
 /// </summary>
 /// <remarks>
 /// Bounded: one buffer of <see cref="BufferSize"/> bytes per direction and connection, at most
@@ -31,6 +33,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private readonly Lock _gate = new();
     private TaskCompletionSource _healed = NewHealed(completed: true);
+    private (TimeSpan Latency, double StallShare, TimeSpan Stall) _degradation;
     private Task? _acceptLoop;
     private long _nextId;
     private long _accepted;
@@ -91,6 +94,31 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             {
                 _healed = NewHealed(completed: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// From now on every chunk is forwarded <paramref name="latency"/> after it was read, and a share
+    /// <paramref name="stallShare"/> (0..1) of chunks <paramref name="stall"/> later still (a lost segment's
+    /// retransmission); later chunks wait behind a stalled one. Zero latency and share restore a plain link.
+    /// </summary>
+    public void Degrade(TimeSpan latency, double stallShare = 0, TimeSpan stall = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(latency, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stallShare, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stallShare, 1);
+        lock (_gate)
+        {
+            _degradation = (latency, stallShare, stall);
+        }
+    }
+
+    private TimeSpan DelayOfNextChunk()
+    {
+        lock (_gate)
+        {
+            var (latency, share, stall) = _degradation;
+            return share > 0 && Random.Shared.NextDouble() < share ? latency + stall : latency;
         }
     }
 
@@ -219,6 +247,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private async Task PumpAsync(Socket source, Socket destination, CancellationToken cancellationToken)
     {
         var buffer = new byte[BufferSize];
+        var due = DateTime.UtcNow;
         while (true)
         {
             await WaitHealedAsync(cancellationToken);
@@ -230,6 +259,19 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             {
                 destination.Shutdown(SocketShutdown.Send);
                 return;
+            }
+
+            // Degraded: forward no earlier than read time + delay, and never before the chunk ahead of it.
+            var delay = DelayOfNextChunk();
+            if (delay > TimeSpan.Zero)
+            {
+                var readAt = DateTime.UtcNow;
+                due = readAt + delay > due ? readAt + delay : due;
+                var wait = due - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken);
+                }
             }
 
             var sent = 0;

@@ -61,8 +61,36 @@ internal sealed class PostgresDownRule(AlertRuleDefinition definition) : HealthR
         PostgresState.Starting => "starting (not accepting connections yet)",
         PostgresState.Stopping => "stopping",
         PostgresState.Unreachable => "unreachable",
+        PostgresState.Unresponsive => "unresponsive (frozen, stalled or overloaded: it does not answer the agent's ping)",
         _ => "in an unknown state",
     };
+}
+
+/// <summary>
+/// failure_detection_slow: the node would notice a silent primary later than the aggregator's detection settings
+/// expect (a replication timeout Fleet does not manage, or could not set), so a failover would wait for it.
+/// </summary>
+internal sealed class FailureDetectionSlowRule(AlertRuleDefinition definition) : HealthRule(definition)
+{
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        if (context.Input.Snapshot is not { PostgresState: PostgresState.Up } snapshot)
+        {
+            return false;
+        }
+
+        var problem = snapshot.DetectionProblem;
+        observations.Add(new RuleObservation(
+            string.Empty,
+            problem.Length > 0 ? ConditionState.Holds : ConditionState.Clear,
+            null,
+            problem,
+            null));
+        return true;
+    }
+
+    public override string Describe(in RuleObservation observation) =>
+        observation.State == ConditionState.Holds ? $"failure detection is slow: {observation.Detail}" : "failure detection settings are as the aggregator expects";
 }
 
 /// <summary>replica_not_streaming: a replica with no WAL receiver, or one that is not "streaming".</summary>
