@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Fleet's tests and local fleet need, only where it is missing:
 #   apt:  PostgreSQL server binaries, python3-grpcio + python3-protobuf (interop peer),
-#         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks)
+#         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks),
+#         iproute2 + iptables (the network-namespace chaos tests)
 #   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
 #   dotnet: NuGet restore of the solution
 # Safe to run repeatedly; prints what it does.
@@ -20,6 +21,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || missing+=(python3-grpcio python3-protobuf)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/iptables ] || missing+=(iptables)
 if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi

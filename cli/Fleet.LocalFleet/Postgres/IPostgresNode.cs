@@ -28,6 +28,12 @@ public interface IPostgresNode
     /// <summary>Npgsql connection string for superuser postgres (trust auth, no pooling, so restarts and kills never leave stale pooled connections).</summary>
     string ConnectionString { get; }
 
+    /// <summary>
+    /// When set, <see cref="StartAsync"/> starts the server inside this network namespace (ip netns exec), where
+    /// it is reached at the namespace's addresses, not <see cref="Host"/>. Used by the silent-failure harness.
+    /// </summary>
+    string? NetworkNamespace { get; set; }
+
     /// <summary>True while the postmaster recorded in postmaster.pid is alive.</summary>
     bool IsRunning { get; }
 

@@ -57,6 +57,8 @@ internal sealed class LocalPostgresNode : IPostgresNode
 
     public bool IsRunning => processes.RunningPostmasterPid is not null;
 
+    public string? NetworkNamespace { get; set; }
+
     public Task StartAsync(CancellationToken cancellationToken = default) =>
         StartAsync(portMayChange: false, cancellationToken);
 
@@ -82,7 +84,8 @@ internal sealed class LocalPostgresNode : IPostgresNode
                 ["start", "-w", "-t", Seconds(ServerTimeout), "-D", DataDirectory, "-l", LogPath,
                  "-o", $"-p {Port} -c cluster_name={ProcessTag}"],
                 ServerTimeout + ProcessMargin,
-                cancellationToken);
+                cancellationToken,
+                NetworkNamespace);
             if (result.Succeeded)
             {
                 log($"{Name}: started on port {Port}");

@@ -1,0 +1,136 @@
+using Fleet.Aggregator.Failover;
+using Fleet.Chaos.Netns;
+using Fleet.Protos.V1;
+
+namespace Fleet.Chaos.Tests;
+
+// Every node on its own address, in its own network namespace, its agent a separate process: partitions are
+// iptables rules inside a namespace (nothing is reset, packets vanish), freezes are SIGSTOP of real processes.
+public sealed partial class FailoverChaosTests
+{
+    [Fact]
+    public async Task Netns_PrimaryNodeIsolated_SynchronousMode_FailsOver_OldPrimarySelfFences_RejoinsAcrossAddresses()
+    {
+        await using var fleet = await NamespaceFleet.StartAsync(synchronous: true, Output.WriteLine);
+        await using var writer = await StartWriterAsync(fleet);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        var cutAt = writer.Now;
+        fleet.Lab.Isolate(0);
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        var writableAfter = first.At - cutAt;
+
+        // Cut off, node0's agent still sees its server: lease expired, standbys gone (wal_sender_timeout) → fence.
+        var defaults = new FailoverOptions();
+        var fenceDeadline = DateTime.UtcNow + defaults.LeaseDuration + defaults.ReplicationTimeout + TimeSpan.FromSeconds(5);
+        while (fleet.Postgres.Primary.IsRunning && DateTime.UtcNow < fenceDeadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var selfFenced = !fleet.Postgres.Primary.IsRunning;
+        Output.WriteLine($"node0 isolated: writable again on {first.Node} after {writableAfter.TotalMilliseconds:F0} ms; node0 self-fenced: {selfFenced}");
+        Assert.Equal("node1", first.Node);
+        Assert.True(selfFenced, "node0's agent did not stop its isolated primary");
+        Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the cut");
+
+        fleet.Lab.Heal(0);
+        await fleet.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node1" && e.Streaming),
+            "node0 rejoined as a replica of node1 (pg_rewind from node1's address)", TimeSpan.FromSeconds(60));
+        await writer.StopAsync();
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(1), writer.Acknowledgements);
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes missing on node1");
+    }
+
+    [Fact]
+    public async Task Netns_WholePrimaryNodeFrozen_SynchronousMode_FailsOver_ResumedOldPrimaryAcknowledgesNothing_Rejoins()
+    {
+        await using var fleet = await NamespaceFleet.StartAsync(synchronous: true, Output.WriteLine);
+        await using var writer = await StartWriterAsync(fleet);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        // A paused VM: PostgreSQL and its agent stop together; sockets stay open, nothing is sent.
+        var frozenAt = writer.Now;
+        fleet.SignalAgent(0, "STOP");
+        fleet.Postgres.Primary.Freeze();
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        var writableAfter = first.At - frozenAt;
+
+        // Resume the whole node: its agent finds its lease long expired and its standbys gone, and fences;
+        // the aggregator rejoins it. Meanwhile the writer keeps offering writes to node0 too.
+        var resumedAt = writer.Now;
+        fleet.Postgres.Primary.Thaw();
+        fleet.SignalAgent(0, "CONT");
+        await fleet.WaitUntilAsync(c => c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node1" && e.Streaming),
+            "node0 rejoined as a replica of node1", TimeSpan.FromSeconds(60));
+        await writer.StopAsync();
+
+        var acknowledgedByOldPrimary = writer.Acknowledgements.Count(a => a.Node == "node0" && a.At > first.At);
+        Output.WriteLine($"node0 frozen: writable again on {first.Node} after {writableAfter.TotalMilliseconds:F0} ms; " +
+                         $"after resuming ({(writer.Now - resumedAt).TotalSeconds:F1} s ago) node0 acknowledged {acknowledgedByOldPrimary} writes");
+        Assert.Equal("node1", first.Node);
+        Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the freeze");
+        Assert.Equal(0, acknowledgedByOldPrimary); // synchronous: its standbys left, nothing can be acknowledged
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(1), writer.Acknowledgements);
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes missing on node1");
+    }
+
+    [Fact]
+    public async Task Netns_ReplicaCutFromPrimaryOnly_ThenAggregatorCutFromPrimaryOnly_NoFailover()
+    {
+        await using var fleet = await NamespaceFleet.StartAsync(synchronous: false, Output.WriteLine);
+        await using var writer = await StartWriterAsync(fleet);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+        var defaults = new FailoverOptions();
+        var hold = defaults.FailoverTimeout + defaults.LeaseDuration + defaults.DriftMargin + TimeSpan.FromSeconds(2);
+
+        fleet.Lab.CutBetween(2, 0);
+        await AssertNoFailoverForAsync(fleet, writer, hold, "node2 cut from node0");
+        fleet.Lab.Heal(2);
+
+        fleet.Lab.CutFromAggregator(0);
+        var presence = await AssertNoFailoverForAsync(fleet, writer, hold, "node0 cut from the aggregator");
+        fleet.Lab.Heal(0);
+
+        var before = writer.Acknowledgements.Count;
+        await writer.WaitForAcknowledgementsAsync("node0", before + 20);
+        await writer.StopAsync();
+        Assert.NotEqual(AgentPresence.Connected, presence); // the cut did reach the agent's link
+        Assert.All(writer.Acknowledgements, a => Assert.Equal("node0", a.Node));
+        Assert.True(fleet.Postgres.Primary.IsRunning, "node0 must not have fenced itself");
+        Assert.DoesNotContain(await fleet.EventsAsync(), IsPromotion);
+    }
+
+    private async Task<AgentPresence> AssertNoFailoverForAsync(NamespaceFleet fleet, AcknowledgedWriter writer, TimeSpan hold, string fault)
+    {
+        var start = writer.Now;
+        var worst = AgentPresence.Connected;
+        while (writer.Now < start + hold)
+        {
+            var cluster = await fleet.GetClusterAsync();
+            Assert.Equal(0UL, cluster.Summary.Epoch);
+            Assert.Equal("node0", cluster.Summary.Primary);
+            var presence = cluster.Nodes.Single(n => n.Identity.Name == "node0").Presence;
+            worst = presence != AgentPresence.Connected ? presence : worst;
+            await Task.Delay(250);
+        }
+
+        var acknowledged = writer.Acknowledgements.Count(a => a.At >= start && a.Node == "node0");
+        Output.WriteLine($"{fault} for {hold.TotalSeconds:F0} s: no failover, node0 acknowledged {acknowledged} writes meanwhile");
+        Assert.True(acknowledged > 0, $"node0 acknowledged nothing while {fault}");
+        return worst;
+    }
+
+    /// <summary>A writer that offers every write round to every node, so any node accepting writes is caught.</summary>
+    private static async Task<AcknowledgedWriter> StartWriterAsync(NamespaceFleet fleet)
+    {
+        await AcknowledgedWriter.CreateTableAsync(fleet.ConnectionString(0));
+        var writer = new AcknowledgedWriter(fleet.Postgres.Nodes.Select((n, i) => (n.Name, fleet.ConnectionString(i))), WriteTargeting.EveryNode);
+        writer.Start();
+        return writer;
+    }
+}
