@@ -27,16 +27,29 @@ internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, T
         TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20.0), null,
         "from the cut to the first acknowledged write on a new connection, on any node");
 
-    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover, Freeze, Partition];
+    /// <summary>Silent, in the network-namespace harness: the primary's PostgreSQL and its agent process SIGSTOPped together (a paused VM).</summary>
+    public static readonly ScenarioInfo FreezeNode = new("freeze-node", "(f) whole primary node frozen (PostgreSQL and its agent SIGSTOPped; own network namespace)",
+        TimeSpan.FromSeconds(5), null, null,
+        "from the freeze to the first acknowledged write on a new connection, on any node");
+
+    /// <summary>Silent, in the network-namespace harness: every packet of the primary's namespace dropped.</summary>
+    public static readonly ScenarioInfo Isolate = new("isolate", "(g) primary node isolated (iptables DROP in its own network namespace)",
+        TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20.0), null,
+        "from the cut to the first acknowledged write on a new connection, on any node");
+
+    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover, Freeze, Partition, FreezeNode, Isolate];
+
+    /// <summary>Runs on <see cref="Fleet.Chaos.Netns.NamespaceFleet"/> (root, iproute2, iptables) instead of the in-process fleet.</summary>
+    public bool InNamespaces => this == FreezeNode || this == Isolate;
 }
 
 internal sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|freeze|partition|all] [--seed N] [--async] [--json FILE] [--verbose]
+        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|freeze|partition|freeze-node|isolate|all] [--seed N] [--async] [--json FILE] [--verbose]
 
           --trials N      trials per scenario, each on a fresh local fleet (default 5, at most 50)
-          --scenario S    kill, node, switchover, freeze, partition or all (default all); repeat or comma-separate for several
+          --scenario S    kill, node, switchover, freeze, partition, freeze-node, isolate or all (default all); repeat or comma-separate for several
           --seed N        seed of the random moment of each fault (0-1000 ms after steady writes); default: random, printed
           --async         asynchronous replication (default: synchronous_standby_names = FIRST 1 (node1, node2))
           --json FILE     also write every trial and summary as JSON

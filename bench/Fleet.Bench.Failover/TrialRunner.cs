@@ -47,6 +47,11 @@ internal static class TrialRunner
 
     public static async Task<TrialResult> RunAsync(ScenarioInfo scenario, int trial, TimeSpan delay, BenchOptions options, Action<string> log, Action<string>? binDirectory = null)
     {
+        if (scenario.InNamespaces)
+        {
+            return await RunInNamespacesAsync(scenario, trial, delay, options, log);
+        }
+
         var result = new TrialResult { Scenario = scenario.Key, Trial = trial, FaultDelayMs = (int)delay.TotalMilliseconds };
         var fleetLog = options.Verbose ? log : static _ => { };
         WritingScenario? run = null;
@@ -149,6 +154,70 @@ internal static class TrialRunner
             if (run is not null)
             {
                 await run.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A trial on the network-namespace harness: every node on its own address, agents as processes. The writer
+    /// uses a new connection per write and moves on after 1 s without an answer, as a client with a timeout does.
+    /// </summary>
+    private static async Task<TrialResult> RunInNamespacesAsync(ScenarioInfo scenario, int trial, TimeSpan delay, BenchOptions options, Action<string> log)
+    {
+        var result = new TrialResult { Scenario = scenario.Key, Trial = trial, FaultDelayMs = (int)delay.TotalMilliseconds };
+        Fleet.Chaos.Netns.NamespaceFleet? fleet = null;
+        AcknowledgedWriter? writer = null;
+        try
+        {
+            fleet = await Fleet.Chaos.Netns.NamespaceFleet.StartAsync(options.Synchronous, options.Verbose ? log : static _ => { });
+            await AcknowledgedWriter.CreateTableAsync(fleet.ConnectionString(0));
+            writer = new AcknowledgedWriter(fleet.Postgres.Nodes.Select((n, i) => (n.Name, fleet.ConnectionString(i))));
+            writer.Start();
+            await writer.WaitForAcknowledgementsAsync("node0", 20);
+            await Task.Delay(delay);
+            var at = writer.Now;
+            if (scenario == ScenarioInfo.FreezeNode)
+            {
+                fleet.SignalAgent(0, "STOP");
+                fleet.Postgres.Primary.Freeze();
+            }
+            else
+            {
+                fleet.Lab.Isolate(0);
+            }
+
+            var first = await writer.WaitForWriteStartedAfterAsync(at, RecoveryTimeout);
+            result = result with { WritableOn = first.Node, WritableAfterSeconds = (first.At - at).TotalSeconds };
+            await writer.WaitForAcknowledgementsAsync(first.Node, writer.Acknowledgements.Count(a => a.Node == first.Node) + 20);
+            await writer.StopAsync();
+            var acknowledged = writer.Acknowledgements;
+            var last = acknowledged[^1].Node;
+            var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(int.Parse(last[4..], System.Globalization.CultureInfo.InvariantCulture)), acknowledged);
+            var cluster = await fleet.WaitUntilAsync(c => c.Summary.Primary == last, $"{last} published as primary", TimeSpan.FromSeconds(10));
+            return result with
+            {
+                Acknowledged = acknowledged.Count,
+                Lost = missing.Count,
+                SplitBrain = WriteHistory.FindSplitBrain(acknowledged),
+                PublishedPrimary = cluster.Summary.Primary,
+                Epoch = cluster.Summary.Epoch,
+            };
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return result with { Error = $"{ex.GetType().Name}: {ex.Message}" };
+        }
+        finally
+        {
+            if (writer is not null)
+            {
+                await writer.DisposeAsync();
+            }
+
+            if (fleet is not null)
+            {
+                fleet.Postgres.Primary.Thaw();
+                await fleet.DisposeAsync();
             }
         }
     }
