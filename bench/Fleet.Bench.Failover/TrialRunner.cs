@@ -169,7 +169,7 @@ internal static class TrialRunner
         AcknowledgedWriter? writer = null;
         try
         {
-            fleet = await Fleet.Chaos.Netns.NamespaceFleet.StartAsync(options.Synchronous, options.Verbose ? log : static _ => { });
+            fleet = await Fleet.Chaos.Netns.NamespaceFleet.StartAsync(options.Synchronous, options.Verbose ? log : static _ => { }, options.Verbose ? "Warning" : "None");
             await AcknowledgedWriter.CreateTableAsync(fleet.ConnectionString(0));
             writer = new AcknowledgedWriter(fleet.Postgres.Nodes.Select((n, i) => (n.Name, fleet.ConnectionString(i))));
             writer.Start();

@@ -13,7 +13,9 @@ public sealed partial class FailoverChaosTests
     {
         await using var fleet = await NamespaceFleet.StartAsync(synchronous: true, Output.WriteLine);
         await using var writer = await StartWriterAsync(fleet);
+        await using var observer = StartObserver(fleet);
         await writer.WaitForAcknowledgementsAsync("node0", 20);
+        await observer.WaitForAcknowledgementsAsync("node0", 5);
 
         var cutAt = writer.Now;
         fleet.Lab.Isolate(0);
@@ -39,7 +41,9 @@ public sealed partial class FailoverChaosTests
         await fleet.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node1" && e.Streaming),
             "node0 rejoined as a replica of node1 (pg_rewind from node1's address)", TimeSpan.FromSeconds(60));
         await writer.StopAsync();
+        await observer.StopAsync();
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        AssertObserverSawOneWritableNodeAtATime(observer);
         var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(1), writer.Acknowledgements);
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes missing on node1");
     }
@@ -49,7 +53,9 @@ public sealed partial class FailoverChaosTests
     {
         await using var fleet = await NamespaceFleet.StartAsync(synchronous: true, Output.WriteLine);
         await using var writer = await StartWriterAsync(fleet);
+        await using var observer = StartObserver(fleet);
         await writer.WaitForAcknowledgementsAsync("node0", 20);
+        await observer.WaitForAcknowledgementsAsync("node0", 5);
 
         // A paused VM: PostgreSQL and its agent stop together; sockets stay open, nothing is sent.
         var frozenAt = writer.Now;
@@ -67,6 +73,7 @@ public sealed partial class FailoverChaosTests
         await fleet.WaitUntilAsync(c => c.Topology.Any(e => e.Node == "node0" && e.Upstream == "node1" && e.Streaming),
             "node0 rejoined as a replica of node1", TimeSpan.FromSeconds(60));
         await writer.StopAsync();
+        await observer.StopAsync();
 
         var acknowledgedByOldPrimary = writer.Acknowledgements.Count(a => a.Node == "node0" && a.At > first.At);
         Output.WriteLine($"node0 frozen: writable again on {first.Node} after {writableAfter.TotalMilliseconds:F0} ms; " +
@@ -75,6 +82,7 @@ public sealed partial class FailoverChaosTests
         Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the freeze");
         Assert.Equal(0, acknowledgedByOldPrimary); // synchronous: its standbys left, nothing can be acknowledged
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        AssertObserverSawOneWritableNodeAtATime(observer);
         var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(1), writer.Acknowledgements);
         Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes missing on node1");
     }
@@ -123,6 +131,26 @@ public sealed partial class FailoverChaosTests
         Output.WriteLine($"{fault} for {hold.TotalSeconds:F0} s: no failover, node0 acknowledged {acknowledged} writes meanwhile");
         Assert.True(acknowledged > 0, $"node0 acknowledged nothing while {fault}");
         return worst;
+    }
+
+    /// <summary>
+    /// A second writer that reaches every node through its Unix socket, which no network fault cuts: it writes
+    /// where a client inside the cut-off node's partition would, every round to every node, so an old primary
+    /// still accepting writes beside a new one cannot hide behind the partition.
+    /// </summary>
+    private static AcknowledgedWriter StartObserver(NamespaceFleet fleet)
+    {
+        var observer = new AcknowledgedWriter(
+            fleet.Postgres.Nodes.Select((n, i) => (n.Name, fleet.LocalConnectionString(i))), WriteTargeting.EveryNode, firstSequence: 1_000_000_000);
+        observer.Start();
+        return observer;
+    }
+
+    private void AssertObserverSawOneWritableNodeAtATime(AcknowledgedWriter observer)
+    {
+        var byNode = string.Join(", ", observer.Acknowledgements.GroupBy(a => a.Node).Select(g => $"{g.Key} {g.Count()}"));
+        Output.WriteLine($"observer (Unix sockets, beside each node): acknowledged {byNode}");
+        Assert.Null(WriteHistory.FindSplitBrain(observer.Acknowledgements));
     }
 
     /// <summary>A writer that offers every write round to every node, so any node accepting writes is caught.</summary>

@@ -32,6 +32,7 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Task? _loop;
+    private readonly long _sequenceBase;
     private long _sequence;
     private long _attempts;
 
@@ -42,9 +43,14 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(1);
 
-    public AcknowledgedWriter(IEnumerable<(string Node, string ConnectionString)> nodes, WriteTargeting targeting = WriteTargeting.FirstAccepting)
+    /// <param name="nodes">Where to write.</param>
+    /// <param name="targeting">How each write picks its node.</param>
+    /// <param name="firstSequence">The first row number; a second writer on the same table starts elsewhere.</param>
+    public AcknowledgedWriter(IEnumerable<(string Node, string ConnectionString)> nodes, WriteTargeting targeting = WriteTargeting.FirstAccepting, long firstSequence = 1)
     {
         ArgumentNullException.ThrowIfNull(nodes);
+        _sequenceBase = firstSequence - 1;
+        _sequence = _sequenceBase;
         _nodes = [.. nodes.Select(n => (n.Node, new NpgsqlConnectionStringBuilder(n.ConnectionString) { Timeout = 1, CommandTimeout = 2, Pooling = false }.ConnectionString))];
         _targeting = targeting;
     }
@@ -134,7 +140,7 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
     private async Task RunAsync(int maxWrites)
     {
         var preferred = 0;
-        while (!_stop.IsCancellationRequested && Interlocked.Read(ref _sequence) < maxWrites)
+        while (!_stop.IsCancellationRequested && Interlocked.Read(ref _sequence) - _sequenceBase < maxWrites)
         {
             var written = false;
             for (var i = 0; i < _nodes.Count && (_targeting == WriteTargeting.EveryNode || !written) && !_stop.IsCancellationRequested; i++)

@@ -74,6 +74,12 @@ internal sealed class AgentLinkService(
             // Agents reconnect to another (or the restarted) aggregator at once instead of waiting for a drain.
             throw new RpcException(new Status(StatusCode.Unavailable, "aggregator shutting down"));
         }
+        catch (IOException ex)
+        {
+            // The connection broke under the stream (reset, keepalive timeout, a peer that vanished): a network
+            // event, not a server error; nobody is left to answer. One warning instead of the host's error with a trace.
+            IngestLog.LinkBroken(logger, key.Node, key.Cluster, ex.InnerException?.Message ?? ex.Message);
+        }
         finally
         {
             sessions.Remove(session);

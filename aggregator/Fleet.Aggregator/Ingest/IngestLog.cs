@@ -22,4 +22,8 @@ internal static partial class IngestLog
     [LoggerMessage(EventId = 3005, EventName = "AgentDisconnected", Level = LogLevel.Information,
         Message = "Agent {Node} of cluster {Cluster} disconnected")]
     public static partial void Disconnected(ILogger logger, string node, string cluster);
+
+    [LoggerMessage(EventId = 3006, EventName = "AgentLinkBroken", Level = LogLevel.Warning,
+        Message = "Link of agent {Node} of cluster {Cluster} broke: {Reason}")]
+    public static partial void LinkBroken(ILogger logger, string node, string cluster, string reason);
 }

@@ -29,8 +29,11 @@ public sealed class NamespaceFleet : IAsyncDisposable
     private readonly string _workDirectory;
     private WebApplication? _aggregator;
 
-    private NamespaceFleet(NetworkLab lab, LocalPostgresCluster postgres, int aggregatorPort, string workDirectory, Action<string> log)
+    private readonly string _logLevel;
+
+    private NamespaceFleet(NetworkLab lab, LocalPostgresCluster postgres, int aggregatorPort, string workDirectory, Action<string> log, string logLevel)
     {
+        _logLevel = logLevel;
         Lab = lab;
         Postgres = postgres;
         AggregatorPort = aggregatorPort;
@@ -47,13 +50,21 @@ public sealed class NamespaceFleet : IAsyncDisposable
 
     public GrpcChannel Channel { get; }
 
+    /// <summary>
+    /// How a client beside node <paramref name="index"/> reaches it: its Unix socket, a file, which no network
+    /// fault cuts. An observer on these sees what a client inside the node's partition would see.
+    /// </summary>
+    public string LocalConnectionString(int index) =>
+        new NpgsqlConnectionStringBuilder(Postgres.Nodes[index].ConnectionString) { Host = Postgres.RootDirectory }.ConnectionString;
+
     /// <summary>How a client on the host reaches node <paramref name="index"/>'s PostgreSQL (its namespace address).</summary>
     public string ConnectionString(int index) =>
         new NpgsqlConnectionStringBuilder(Postgres.Nodes[index].ConnectionString) { Host = Lab.NodeAddress(index) }.ConnectionString;
 
     public Process Agent(int index) => _agents[index];
 
-    public static async Task<NamespaceFleet> StartAsync(bool synchronous, Action<string> log)
+    /// <summary>Starts the fleet; <paramref name="logLevel"/> is the aggregator's and the agents' (they log to the console and to <paramref name="log"/>).</summary>
+    public static async Task<NamespaceFleet> StartAsync(bool synchronous, Action<string> log, string logLevel = "Warning")
     {
         var lab = NetworkLab.Create(3, log);
         LocalPostgresCluster? postgres = null;
@@ -68,7 +79,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
             }).WaitAsync(StartTimeout);
             await MoveIntoNamespacesAsync(lab, postgres, log);
             var work = Directory.CreateTempSubdirectory("fleet-netns-").FullName;
-            fleet = new NamespaceFleet(lab, postgres, Random.Shared.Next(20000, 30000), work, log);
+            fleet = new NamespaceFleet(lab, postgres, Random.Shared.Next(20000, 30000), work, log, logLevel);
             await fleet.StartAggregatorAsync();
             for (var i = 0; i < 3; i++)
             {
@@ -234,7 +245,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
             ["Listen:Grpc"] = $"{Lab.AggregatorAddress}:{AggregatorPort}",
             ["Listen:Http"] = $"{Lab.AggregatorAddress}:{AggregatorPort + 1}",
             ["Store:Path"] = Path.Combine(_workDirectory, "fleet-aggregator.db"),
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = _logLevel,
         }, embedded: true);
         await _aggregator.StartAsync();
     }
@@ -257,7 +268,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
             ["Aggregator__Endpoints__0"] = $"http://{Lab.AggregatorAddress}:{AggregatorPort}",
             ["Listen__Grpc"] = "127.0.0.1:7400",
             ["Listen__Http"] = "127.0.0.1:8008",
-            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Default"] = _logLevel,
         };
         var start = new ProcessStartInfo("ip")
         {
