@@ -37,19 +37,29 @@ internal sealed record ScenarioInfo(string Key, string Title, TimeSpan Target, T
         TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20.0), null,
         "from the cut to the first acknowledged write on a new connection, on any node");
 
-    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover, Freeze, Partition, FreezeNode, Isolate];
+    /// <summary>Silent, in the network-namespace harness: only what reaches the primary's node is dropped; it still sends.</summary>
+    public static readonly ScenarioInfo OneWay = new("one-way", "(h) primary node deaf (iptables drops what it receives; it still sends)",
+        TimeSpan.FromSeconds(5), null, null,
+        "from the cut to the first acknowledged write on a new connection, on any node");
+
+    /// <summary>Power loss: the node's packets dropped first, then its PostgreSQL and agent killed, so no RST ever leaves it.</summary>
+    public static readonly ScenarioInfo PowerLoss = new("power-loss", "(i) primary node powered off (isolated, then PostgreSQL and agent SIGKILLed: no RST)",
+        TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20.0), null,
+        "from the power loss to the first acknowledged write on a new connection, on any node");
+
+    public static IReadOnlyList<ScenarioInfo> All { get; } = [Kill, Node, Switchover, Freeze, Partition, FreezeNode, Isolate, OneWay, PowerLoss];
 
     /// <summary>Runs on <see cref="Fleet.Chaos.Netns.NamespaceFleet"/> (root, iproute2, iptables) instead of the in-process fleet.</summary>
-    public bool InNamespaces => this == FreezeNode || this == Isolate;
+    public bool InNamespaces => this == FreezeNode || this == Isolate || this == OneWay || this == PowerLoss;
 }
 
 internal sealed record BenchOptions
 {
     public const string Usage = """
-        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|freeze|partition|freeze-node|isolate|all] [--seed N] [--async] [--json FILE] [--verbose]
+        usage: Fleet.Bench.Failover [--trials 5] [--scenario kill|node|switchover|freeze|partition|freeze-node|isolate|one-way|power-loss|all] [--seed N] [--async] [--json FILE] [--verbose]
 
           --trials N      trials per scenario, each on a fresh local fleet (default 5, at most 50)
-          --scenario S    kill, node, switchover, freeze, partition, freeze-node, isolate or all (default all); repeat or comma-separate for several
+          --scenario S    kill, node, switchover, freeze, partition, freeze-node, isolate, one-way, power-loss or all (default all); repeat or comma-separate for several
           --seed N        seed of the random moment of each fault (0-1000 ms after steady writes); default: random, printed
           --async         asynchronous replication (default: synchronous_standby_names = FIRST 1 (node1, node2))
           --json FILE     also write every trial and summary as JSON

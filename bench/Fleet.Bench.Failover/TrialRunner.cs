@@ -181,6 +181,17 @@ internal static class TrialRunner
                 fleet.SignalAgent(0, "STOP");
                 fleet.Postgres.Primary.Freeze();
             }
+            else if (scenario == ScenarioInfo.OneWay)
+            {
+                fleet.Lab.DropIncoming(0);
+            }
+            else if (scenario == ScenarioInfo.PowerLoss)
+            {
+                // Packets first, so the kills cannot send a FIN or RST to anyone.
+                fleet.Lab.Isolate(0);
+                fleet.SignalAgent(0, "KILL");
+                fleet.Postgres.Primary.KillPostmaster();
+            }
             else
             {
                 fleet.Lab.Isolate(0);

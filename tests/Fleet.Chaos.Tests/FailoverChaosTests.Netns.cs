@@ -88,7 +88,7 @@ public sealed partial class FailoverChaosTests
     }
 
     [Fact]
-    public async Task Netns_ReplicaCutFromPrimaryOnly_ThenAggregatorCutFromPrimaryOnly_NoFailover()
+    public async Task Netns_ReplicaCutFromPrimaryOnly_ThenAggregatorCutFromPrimaryOnly_ThenPrimaryAgentFrozen_NoFailover()
     {
         await using var fleet = await NamespaceFleet.StartAsync(synchronous: false, Output.WriteLine);
         await using var writer = await StartWriterAsync(fleet);
@@ -99,10 +99,19 @@ public sealed partial class FailoverChaosTests
         fleet.Lab.CutBetween(2, 0);
         await AssertNoFailoverForAsync(fleet, writer, hold, "node2 cut from node0");
         fleet.Lab.Heal(2);
+        // One fault at a time: a primary cut from the aggregator while a replica is still away fences itself
+        // (it cannot know which replicas the aggregator still hears; docs/failover.md, "Two faults at once").
+        await WaitUntilSteadyAsync(fleet);
 
         fleet.Lab.CutFromAggregator(0);
         var presence = await AssertNoFailoverForAsync(fleet, writer, hold, "node0 cut from the aggregator");
         fleet.Lab.Heal(0);
+        await WaitUntilSteadyAsync(fleet);
+
+        // The agent alone frozen: PostgreSQL and replication are fine, so nothing may happen to them.
+        fleet.SignalAgent(0, "STOP");
+        await AssertNoFailoverForAsync(fleet, writer, hold, "node0's agent frozen");
+        fleet.SignalAgent(0, "CONT");
 
         var before = writer.Acknowledgements.Count;
         await writer.WaitForAcknowledgementsAsync("node0", before + 20);
@@ -112,6 +121,11 @@ public sealed partial class FailoverChaosTests
         Assert.True(fleet.Postgres.Primary.IsRunning, "node0 must not have fenced itself");
         Assert.DoesNotContain(await fleet.EventsAsync(), IsPromotion);
     }
+
+    private static Task WaitUntilSteadyAsync(NamespaceFleet fleet) =>
+        fleet.WaitUntilAsync(
+            c => c.Summary.Primary == "node0" && c.Summary.StreamingReplicaCount == 2 && c.Nodes.All(n => n.Presence == AgentPresence.Connected),
+            "node0 primary again with both replicas streaming and every agent reporting", TimeSpan.FromSeconds(30));
 
     private async Task<AgentPresence> AssertNoFailoverForAsync(NamespaceFleet fleet, AcknowledgedWriter writer, TimeSpan hold, string fault)
     {

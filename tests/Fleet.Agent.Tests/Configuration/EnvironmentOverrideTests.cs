@@ -35,7 +35,8 @@ public sealed class EnvironmentOverrideTests
     [Fact]
     public void Build_EnvironmentArray_SetsAggregatorEndpoints()
     {
-        using var file = TempFile.Json("""{ "Node": { "Name": "n", "Cluster": "c", "Region": "r" } }""");
+        // A linked agent on the default Unix socket must say where its peers reach it.
+        using var file = TempFile.Json("""{ "Node": { "Name": "n", "Cluster": "c", "Region": "r" }, "Replication": { "Host": "10.0.0.5" } }""");
         using var first = new EnvironmentVariable("FLEET_AGENT_Aggregator__Endpoints__0", "https://agg-a:7500");
         using var second = new EnvironmentVariable("FLEET_AGENT_Aggregator__Endpoints__1", "https://agg-b:7500");
 
