@@ -197,7 +197,9 @@ internal static class TrialRunner
                 fleet.Lab.Isolate(0);
             }
 
-            var first = await writer.WaitForWriteStartedAfterAsync(at, RecoveryTimeout);
+            // Applying a fault spawns ip/iptables/kill (tens of ms): a write node0 finished meanwhile is not "after".
+            var applied = writer.Now;
+            var first = await writer.WaitForWriteStartedAfterAsync(applied, RecoveryTimeout);
             result = result with { WritableOn = first.Node, WritableAfterSeconds = (first.At - at).TotalSeconds };
             await writer.WaitForAcknowledgementsAsync(first.Node, writer.Acknowledgements.Count(a => a.Node == first.Node) + 20);
             await writer.StopAsync();
