@@ -286,6 +286,12 @@ public sealed class LocalFleet : IAsyncDisposable
             ["Listen:Grpc"] = $"127.0.0.1:{Options.AgentGrpcBasePort + index}",
             ["Listen:Http"] = $"127.0.0.1:{Options.AgentHttpBasePort + index}",
             ["Logging:LogLevel:Default"] = Options.LogLevel,
+            // The agents here share this process's heap with the aggregator and each other: the agent's own heap
+            // trimming (forced gen0 collections per MiB allocated, aggressive compactions) is for a process of
+            // its own, and three of them forcing collections of the whole process stalled everything in it.
+            ["Memory:Gen0Budget"] = "0",
+            ["Memory:CompactInterval"] = "00:00:00",
+            ["Memory:TrimGrowth"] = "0",
         };
         if (Options.AgentReplicationPort?.Invoke(index, node) is { } replicationPort)
         {

@@ -51,7 +51,9 @@ public sealed class AcknowledgedWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(nodes);
         _sequenceBase = firstSequence - 1;
         _sequence = _sequenceBase;
-        _nodes = [.. nodes.Select(n => (n.Node, new NpgsqlConnectionStringBuilder(n.ConnectionString) { Timeout = 1, CommandTimeout = 2, Pooling = false }.ConnectionString))];
+        // CancellationTimeout -1: an abandoned attempt does not wait for the server to answer its cancel request
+        // (a frozen or cut-off server never does, and the wait holds a thread of this process meanwhile).
+        _nodes = [.. nodes.Select(n => (n.Node, new NpgsqlConnectionStringBuilder(n.ConnectionString) { Timeout = 1, CommandTimeout = 2, CancellationTimeout = -1, Pooling = false }.ConnectionString))];
         _targeting = targeting;
     }
 

@@ -76,6 +76,7 @@ public sealed class ChaosFleet : IAsyncDisposable
     public static async Task<ChaosFleet> StartAsync(ChaosFleetOptions chaosOptions, Action<string> log)
     {
         ArgumentNullException.ThrowIfNull(chaosOptions);
+        EnsureThreads();
         ArgumentNullException.ThrowIfNull(log);
         // Free ports are checked, then bound a moment later: on a busy machine something else can take one in
         // between. Such a start is retried on other ports (a few times, each a fresh fleet).
@@ -137,6 +138,23 @@ public sealed class ChaosFleet : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// This one process plays several machines (an aggregator, three agents, the proxies, the writer). A thread
+    /// blocked in one of them (a client library's synchronous cancel, a blocking call) must not stall the others
+    /// while the thread pool slowly adds threads: with 2 cores it starts with 2, and a 2 s stall of everything
+    /// looks exactly like a partition to the failover logic under test.
+    /// </summary>
+    public static void EnsureThreads()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < MinWorkerThreads)
+        {
+            ThreadPool.SetMinThreads(MinWorkerThreads, io);
+        }
+    }
+
+    private const int MinWorkerThreads = 64;
 
     private static bool IsAddressInUse(Exception? ex)
     {

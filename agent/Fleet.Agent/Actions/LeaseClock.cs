@@ -68,7 +68,7 @@ public sealed class LeaseClock
 
 /// <summary>
 /// Whether a primary must fence itself: only when its lease has expired AND it has lost a majority of the
-/// replicas named in its last grant. Pure. A primary that only lost the aggregator keeps serving: the
+/// replicas named in its last grant (the caller passes those still attached: <see cref="ReplicaPresence"/>). Pure. A primary that only lost the aggregator keeps serving: the
 /// aggregator cannot fail over while those replicas still stream from it.
 /// </summary>
 public static class SelfFencing
@@ -100,4 +100,41 @@ public static class SelfFencing
             ? (false, $"lease expired, but {connected} of {replicas.Count} replicas still stream from this primary")
             : (true, $"lease expired and only {connected} of {replicas.Count} replicas stream from this primary (majority {majority}): fencing before a replica can be promoted");
     }
+}
+
+/// <summary>
+/// Which replicas still talk to this primary, for self-fencing. A standby counts while its reply_time keeps
+/// changing (standbys reply every wal_receiver_status_interval, 1 s), until it has not changed for
+/// <c>window</c>: a WAL receiver that restarts (its row gone for a second) still counts, while a standby cut off
+/// silently (its row kept by the WAL sender until wal_sender_timeout, its replies stopped) stops counting as
+/// soon as its replies stop. Pure; time is the agent's monotonic clock at each observation.
+/// </summary>
+public sealed class ReplicaPresence
+{
+    private readonly Dictionary<string, (Google.Protobuf.WellKnownTypes.Timestamp? Reply, TimeSpan ChangedAt)> _seen = new(StringComparer.Ordinal);
+
+    /// <summary>Records the streaming standbys of a snapshot seen at <paramref name="now"/> (the same snapshot again changes nothing).</summary>
+    public void Observe(IEnumerable<Protos.V1.NodeSnapshot.Types.Standby> standbys, TimeSpan now)
+    {
+        ArgumentNullException.ThrowIfNull(standbys);
+        foreach (var standby in standbys)
+        {
+            if (standby.State != "streaming")
+            {
+                continue;
+            }
+
+            // Without a reply_time (never replied yet), presence is the row itself, as before.
+            if (standby.ReplyTime is null || !_seen.TryGetValue(standby.ApplicationName, out var last) || !Equals(last.Reply, standby.ReplyTime))
+            {
+                _seen[standby.ApplicationName] = (standby.ReplyTime, now);
+            }
+        }
+    }
+
+    /// <summary>Replicas heard from (a changed reply) within <paramref name="window"/> before <paramref name="now"/>.</summary>
+    public IReadOnlySet<string> Attached(TimeSpan now, TimeSpan window) =>
+        _seen.Where(s => now - s.Value.ChangedAt <= window).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
+
+    public void Reset() => _seen.Clear();
 }

@@ -20,6 +20,12 @@ internal sealed class SelfFencingLoop(
     : BackgroundService
 {
     private static readonly TimeSpan KillRetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a standby may go without a new reply and still count, before a Welcome names the replication timeout.</summary>
+    private static readonly TimeSpan PresenceWindow = TimeSpan.FromSeconds(2);
+
+    private readonly ReplicaPresence _presence = new();
+    private NodeSnapshot? _observed;
     private TimeSpan _killNotBefore;
 
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
@@ -65,8 +71,15 @@ internal sealed class SelfFencingLoop(
                 continue;
             }
 
-            var streaming = snapshot?.Standbys.Where(s => s.State == "streaming").Select(s => s.ApplicationName).ToHashSet(StringComparer.Ordinal) ?? [];
-            var (fence, reason) = SelfFencing.Decide(isPrimary, state.Fenced, lease, LeaseClock.Now(time), streaming);
+            var now = LeaseClock.Now(time);
+            if (snapshot is not null && !ReferenceEquals(snapshot, _observed))
+            {
+                _observed = snapshot;
+                _presence.Observe(snapshot.Standbys, now);
+            }
+
+            var attached = _presence.Attached(now, detection.ReplicationTimeout ?? PresenceWindow);
+            var (fence, reason) = SelfFencing.Decide(isPrimary, state.Fenced, lease, now, attached);
             if (!fence)
             {
                 continue;

@@ -58,7 +58,7 @@ internal static class CollectionQueries
                r.replay_lsn - '0/0'::pg_lsn,
                CASE WHEN r.replay_lsn IS NULL OR pos.lsn IS NULL THEN NULL ELSE greatest(pos.lsn - r.replay_lsn, 0) END,
                extract(epoch FROM r.write_lag)::float8, extract(epoch FROM r.flush_lag)::float8,
-               extract(epoch FROM r.replay_lag)::float8
+               extract(epoch FROM r.replay_lag)::float8, r.reply_time
         FROM pg_stat_replication r, pos
         ORDER BY r.application_name, r.pid
         """;

@@ -93,6 +93,7 @@ internal static partial class FastResultReader
             standby.ReplayLagSeconds = replay;
         }
 
+        standby.ReplyTime = reader.NullableTimestamp(12);
         return standby;
     }
 }

@@ -66,6 +66,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
     /// <summary>Starts the fleet; <paramref name="logLevel"/> is the aggregator's and the agents' (they log to the console and to <paramref name="log"/>).</summary>
     public static async Task<NamespaceFleet> StartAsync(bool synchronous, Action<string> log, string logLevel = "Warning")
     {
+        ChaosFleet.EnsureThreads();
         var lab = NetworkLab.Create(3, log);
         LocalPostgresCluster? postgres = null;
         NamespaceFleet? fleet = null;
