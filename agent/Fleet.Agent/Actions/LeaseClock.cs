@@ -107,16 +107,20 @@ public static class SelfFencing
 /// changing (standbys reply every wal_receiver_status_interval, 1 s), until it has not changed for
 /// <c>window</c>: a WAL receiver that restarts (its row gone for a second) still counts, while a standby cut off
 /// silently (its row kept by the WAL sender until wal_sender_timeout, its replies stopped) stops counting as
-/// soon as its replies stop. Pure; time is the agent's monotonic clock at each observation.
+/// soon as its replies stop. Time is the agent's monotonic clock when each new snapshot was observed, and the
+/// judgement is made as of the latest snapshot: an agent that was itself frozen does not take its own silence
+/// for its replicas'. Pure.
 /// </summary>
 public sealed class ReplicaPresence
 {
     private readonly Dictionary<string, (Google.Protobuf.WellKnownTypes.Timestamp? Reply, TimeSpan ChangedAt)> _seen = new(StringComparer.Ordinal);
+    private TimeSpan _latest;
 
-    /// <summary>Records the streaming standbys of a snapshot seen at <paramref name="now"/> (the same snapshot again changes nothing).</summary>
+    /// <summary>Records the streaming standbys of a new snapshot, first seen at <paramref name="now"/>.</summary>
     public void Observe(IEnumerable<Protos.V1.NodeSnapshot.Types.Standby> standbys, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(standbys);
+        _latest = now;
         foreach (var standby in standbys)
         {
             if (standby.State != "streaming")
@@ -132,9 +136,7 @@ public sealed class ReplicaPresence
         }
     }
 
-    /// <summary>Replicas heard from (a changed reply) within <paramref name="window"/> before <paramref name="now"/>.</summary>
-    public IReadOnlySet<string> Attached(TimeSpan now, TimeSpan window) =>
-        _seen.Where(s => now - s.Value.ChangedAt <= window).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
-
-    public void Reset() => _seen.Clear();
+    /// <summary>Replicas heard from (a changed reply) within <paramref name="window"/> before the latest snapshot.</summary>
+    public IReadOnlySet<string> Attached(TimeSpan window) =>
+        _seen.Where(s => _latest - s.Value.ChangedAt <= window).Select(s => s.Key).ToHashSet(StringComparer.Ordinal);
 }

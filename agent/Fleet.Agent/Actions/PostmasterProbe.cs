@@ -25,14 +25,26 @@ internal static class PostmasterProbe
                 return false;
             }
 
-            using var reader = new StreamReader(pidFile);
-            if (!int.TryParse(reader.ReadLine(), out var pid) || !File.Exists($"/proc/{pid}/stat"))
+            int pid;
+            using (var reader = new StreamReader(pidFile))
             {
-                return true;
+                if (!int.TryParse(reader.ReadLine(), out pid) || !File.Exists($"/proc/{pid}/stat"))
+                {
+                    return true;
+                }
             }
 
             // A killed postmaster can linger as a zombie until it is reaped: its state is 'Z' (or 'X').
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+            }
+            catch (IOException)
+            {
+                return true; // reaped while we looked
+            }
+
             var end = stat.LastIndexOf(')');
             return end > 0 && end + 2 < stat.Length && stat[end + 2] is 'Z' or 'X';
         }

@@ -78,7 +78,7 @@ internal sealed class SelfFencingLoop(
                 _presence.Observe(snapshot.Standbys, now);
             }
 
-            var attached = _presence.Attached(now, detection.ReplicationTimeout ?? PresenceWindow);
+            var attached = _presence.Attached(detection.ReplicationTimeout ?? PresenceWindow);
             var (fence, reason) = SelfFencing.Decide(isPrimary, state.Fenced, lease, now, attached);
             if (!fence)
             {

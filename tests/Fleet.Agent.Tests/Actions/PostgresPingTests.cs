@@ -54,7 +54,14 @@ public sealed class PostgresPingTests(LonePrimaryFixture fixture) : IClassFixtur
             }
 
             Assert.False(Primary.IsRunning, "the postmaster survived SIGKILL");
-            Assert.True(PostmasterProbe.IsDead(Primary.DataDirectory));
+            // The agent's own probe agrees: a pid file naming a process that is gone (or a zombie until reaped).
+            var pidFile = Path.Combine(Primary.DataDirectory, "postmaster.pid");
+            while (!PostmasterProbe.IsDead(Primary.DataDirectory) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(PostmasterProbe.IsDead(Primary.DataDirectory), $"the probe does not see the killed postmaster as dead (pid file present: {File.Exists(pidFile)})");
         }
         finally
         {
