@@ -122,6 +122,36 @@ public sealed partial class FailoverChaosTests
         Assert.DoesNotContain(await fleet.EventsAsync(), IsPromotion);
     }
 
+    [Fact]
+    public async Task Netns_Switchover_AcrossAddresses_EveryNodeFollowsTheNewPrimary_NoLoss_NoSplitBrain()
+    {
+        await using var fleet = await NamespaceFleet.StartAsync(synchronous: false, Output.WriteLine);
+        await using var writer = await StartWriterAsync(fleet);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        var request = new SwitchoverRequest
+        {
+            Cluster = NamespaceFleet.ClusterName,
+            Candidate = "node2",
+            Operator = new OperatorContext { Operator = "chaos test", Reason = "planned switchover across addresses" },
+        };
+        var response = await new FleetService.FleetServiceClient(fleet.Channel)
+            .SwitchoverAsync(request, new Grpc.Core.CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(60))).ResponseAsync;
+        await writer.WaitForAcknowledgementsAsync("node2", 20);
+
+        // node1 follows node2's namespace address; node0 is rewound from it and streams from it.
+        await fleet.WaitUntilAsync(
+            c => c.Summary.Primary == "node2" && new[] { "node0", "node1" }.All(n => c.Topology.Any(e => e.Node == n && e.Upstream == "node2" && e.Streaming)),
+            "node0 and node1 stream from node2", TimeSpan.FromSeconds(60));
+        await writer.StopAsync();
+
+        Output.WriteLine($"switchover to node2 across addresses: {response.Decision.Outcome} in {response.Decision.DurationMs} ms");
+        Assert.Equal(DecisionOutcome.Completed, response.Decision.Outcome);
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        var missing = await WriteHistory.MissingOnAsync(fleet.ConnectionString(2), writer.Acknowledgements);
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged writes missing on node2");
+    }
+
     private static Task WaitUntilSteadyAsync(NamespaceFleet fleet) =>
         fleet.WaitUntilAsync(
             c => c.Summary.Primary == "node0" && c.Summary.StreamingReplicaCount == 2 && c.Nodes.All(n => n.Presence == AgentPresence.Connected),
