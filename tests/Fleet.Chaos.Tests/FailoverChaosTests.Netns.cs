@@ -123,6 +123,43 @@ public sealed partial class FailoverChaosTests
     }
 
     [Fact]
+    public async Task Netns_PrimaryNodeIsolated_AsynchronousMode_LossIsCounted_OnlyWritesTheOldPrimaryTookAfterTheCut_BoundedByItsSelfFence()
+    {
+        await using var fleet = await NamespaceFleet.StartAsync(synchronous: false, Output.WriteLine);
+        await using var writer = await StartWriterAsync(fleet);
+        await using var observer = StartObserver(fleet);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+        await observer.WaitForAcknowledgementsAsync("node0", 5);
+
+        var cutOnObserverClock = observer.Now;
+        fleet.Lab.Isolate(0);
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        fleet.Lab.Heal(0);
+        await fleet.WaitUntilAsync(c => c.Topology.Any(e => e.Node == "node0" && e.Upstream == first.Node && e.Streaming),
+            $"node0 rejoined as a replica of {first.Node}", TimeSpan.FromSeconds(60));
+        await writer.StopAsync();
+        await observer.StopAsync();
+
+        // Asynchronous replication: what node0 acknowledged beside itself (the observer, inside its partition) after
+        // the cut never reached the new primary, and pg_rewind discarded it. That is the loss, and it must end when
+        // node0 fenced itself: its lease (2 s) and its replicas' silence (2 s) plus a collection and the stop.
+        var acknowledged = writer.Acknowledgements.Concat(observer.Acknowledgements).ToList();
+        var missing = (await WriteHistory.MissingOnAsync(fleet.ConnectionString(int.Parse(first.Node[4..], System.Globalization.CultureInfo.InvariantCulture)), acknowledged)).ToHashSet();
+        var lost = observer.Acknowledgements.Where(a => missing.Contains(a.Seq)).ToList();
+        var defaults = new FailoverOptions();
+        var bound = defaults.LeaseDuration + defaults.ReplicationTimeout + TimeSpan.FromSeconds(2);
+        var lastLost = lost.Count == 0 ? TimeSpan.Zero : lost.Max(a => a.At) - cutOnObserverClock;
+        Output.WriteLine($"async isolate: {lost.Count} writes acknowledged by node0 after the cut were lost, the last {lastLost.TotalMilliseconds:F0} ms after it (bound {bound.TotalSeconds:F0} s); " +
+                         $"{writer.Acknowledgements.Count} + {observer.Acknowledgements.Count} acknowledged in all");
+        Assert.Equal(missing.Count, lost.Count); // nothing else is missing: not a write of the TCP writer, not one of the new primary's
+        Assert.All(lost, a => Assert.Equal("node0", a.Node));
+        Assert.All(lost, a => Assert.True(a.StartedAt >= cutOnObserverClock - TimeSpan.FromSeconds(1), $"write {a.Seq} started well before the cut and is lost"));
+        Assert.True(lastLost <= bound, $"node0 kept acknowledging writes that were then lost for {lastLost.TotalSeconds:F1} s after the cut");
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+    }
+
+    [Fact]
     public async Task Netns_Switchover_AcrossAddresses_EveryNodeFollowsTheNewPrimary_NoLoss_NoSplitBrain()
     {
         await using var fleet = await NamespaceFleet.StartAsync(synchronous: false, Output.WriteLine);
