@@ -47,6 +47,7 @@ public sealed class ChaosFleet : IAsyncDisposable
         PostgresProxy = postgresProxy;
         _proxiedPostgres = proxiedPostgres;
         Channel = GrpcChannels.ForAddress(fleet.AggregatorGrpc);
+        _probe = new ClusterProbe(Channel, ClusterName);
     }
 
     public LocalFleet.LocalFleet Fleet { get; }
@@ -58,6 +59,7 @@ public sealed class ChaosFleet : IAsyncDisposable
     public TcpFaultProxy? PostgresProxy { get; }
 
     private readonly int? _proxiedPostgres;
+    private readonly ClusterProbe _probe;
 
     /// <summary>How a client reaches node <paramref name="index"/>'s PostgreSQL: through the proxy for the proxied node.</summary>
     public string ClientConnectionString(int index)
@@ -171,11 +173,7 @@ public sealed class ChaosFleet : IAsyncDisposable
         return false;
     }
 
-    public async Task<Cluster> GetClusterAsync()
-    {
-        return await new FleetService.FleetServiceClient(Channel).GetClusterAsync(
-            new GetClusterRequest { Cluster = ClusterName }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync;
-    }
+    public Task<Cluster> GetClusterAsync() => _probe.GetClusterAsync();
 
     public async Task<RoleChangeResponse> SwitchoverAsync(string candidate, string operatorName, string reason)
     {
@@ -184,53 +182,18 @@ public sealed class ChaosFleet : IAsyncDisposable
     }
 
     /// <summary>The cluster, or null while the aggregator has not heard of it yet (NOT_FOUND) or is not reachable (restarting).</summary>
-    public async Task<Cluster?> TryGetClusterAsync()
-    {
-        try
-        {
-            return await GetClusterAsync();
-        }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unavailable or StatusCode.DeadlineExceeded)
-        {
-            return null;
-        }
-    }
+    public Task<Cluster?> TryGetClusterAsync() => _probe.TryGetClusterAsync();
 
-    public async Task<IReadOnlyList<Event>> EventsAsync()
-    {
-        var response = await new FleetService.FleetServiceClient(Channel).ListEventsAsync(
-            new ListEventsRequest { Cluster = ClusterName, Limit = 200 }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync;
-        return response.Events;
-    }
+    public Task<IReadOnlyList<Event>> EventsAsync() => _probe.EventsAsync();
 
     /// <summary>Waits until every node reports and node0 is the primary with two streaming replicas.</summary>
     public Task WaitUntilSteadyAsync(TimeSpan timeout) =>
         WaitUntilAsync(c => c.Summary.Primary == "node0" && c.Summary.StreamingReplicaCount == 2 && c.Nodes.All(n => n.Presence == AgentPresence.Connected),
             "the fleet reaches primary node0 with two streaming replicas, every agent connected", timeout);
 
-    /// <summary>
-    /// Polls the cluster view every <paramref name="interval"/> (default 100 ms) until <paramref name="condition"/>
-    /// holds (the view follows reports, so it lags by up to a report interval).
-    /// </summary>
-    public async Task<Cluster> WaitUntilAsync(Func<Cluster, bool> condition, string what, TimeSpan timeout, TimeSpan? interval = null)
-    {
-        ArgumentNullException.ThrowIfNull(condition);
-        var deadline = DateTime.UtcNow + timeout;
-        Cluster? cluster;
-        do
-        {
-            cluster = await TryGetClusterAsync();
-            if (cluster is not null && condition(cluster))
-            {
-                return cluster;
-            }
-
-            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
-        }
-        while (DateTime.UtcNow < deadline);
-
-        throw new TimeoutException($"not within {timeout.TotalSeconds:F0} s: {what}; cluster: {cluster}");
-    }
+    /// <inheritdoc cref="ClusterProbe.WaitUntilAsync"/>
+    public Task<Cluster> WaitUntilAsync(Func<Cluster, bool> condition, string what, TimeSpan timeout, TimeSpan? interval = null) =>
+        _probe.WaitUntilAsync(condition, what, timeout, interval);
 
     /// <summary>
     /// Waits until every replica streams through <see cref="PostgresProxy"/> (proved on its upstream): they were

@@ -73,10 +73,10 @@ public sealed class LeaseClock
 /// </summary>
 public static class SelfFencing
 {
-    public static (bool Fence, string Reason) Decide(bool isPrimary, bool alreadyFenced, LeaseClock lease, TimeSpan now, IReadOnlyCollection<string> streamingStandbys)
+    public static (bool Fence, string Reason) Decide(bool isPrimary, bool alreadyFenced, LeaseClock lease, TimeSpan now, IReadOnlyCollection<string> attachedReplicas)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        ArgumentNullException.ThrowIfNull(streamingStandbys);
+        ArgumentNullException.ThrowIfNull(attachedReplicas);
         if (!isPrimary || alreadyFenced || lease.ExpiresAt is null)
         {
             return (false, "not a primary holding a lease");
@@ -94,7 +94,7 @@ public static class SelfFencing
             return (false, "lease expired, but the cluster has no replica that could take over");
         }
 
-        var connected = replicas.Count(streamingStandbys.Contains);
+        var connected = replicas.Count(attachedReplicas.Contains);
         var majority = (replicas.Count / 2) + 1;
         return connected >= majority
             ? (false, $"lease expired, but {connected} of {replicas.Count} replicas still stream from this primary")

@@ -4,7 +4,6 @@ using Fleet.Aggregator;
 using Fleet.Hosting.Grpc;
 using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
-using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
@@ -30,6 +29,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
     private WebApplication? _aggregator;
 
     private readonly string _logLevel;
+    private readonly ClusterProbe _probe;
 
     private NamespaceFleet(NetworkLab lab, LocalPostgresCluster postgres, int aggregatorPort, string workDirectory, Action<string> log, string logLevel)
     {
@@ -40,6 +40,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
         _workDirectory = workDirectory;
         _log = log;
         Channel = GrpcChannels.ForAddress(new Uri($"http://{lab.AggregatorAddress}:{aggregatorPort}/"));
+        _probe = new ClusterProbe(Channel, ClusterName);
     }
 
     public NetworkLab Lab { get; }
@@ -120,41 +121,11 @@ public sealed class NamespaceFleet : IAsyncDisposable
         _log($"agent of node{index}: SIG{signal}");
     }
 
-    public async Task<Cluster> GetClusterAsync() =>
-        await new FleetService.FleetServiceClient(Channel).GetClusterAsync(
-            new GetClusterRequest { Cluster = ClusterName }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync;
+    public Task<Cluster> GetClusterAsync() => _probe.GetClusterAsync();
 
-    public async Task<IReadOnlyList<Event>> EventsAsync() =>
-        (await new FleetService.FleetServiceClient(Channel).ListEventsAsync(
-            new ListEventsRequest { Cluster = ClusterName, Limit = 200 }, new CallOptions(deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10))).ResponseAsync).Events;
+    public Task<IReadOnlyList<Event>> EventsAsync() => _probe.EventsAsync();
 
-    public async Task<Cluster> WaitUntilAsync(Func<Cluster, bool> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        Cluster? cluster = null;
-        while (true)
-        {
-            try
-            {
-                cluster = await GetClusterAsync();
-                if (condition(cluster))
-                {
-                    return cluster;
-                }
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.Unavailable)
-            {
-                // Not registered yet.
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                throw new TimeoutException($"not within {timeout.TotalSeconds:F0} s: {what}; cluster: {cluster}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    public Task<Cluster> WaitUntilAsync(Func<Cluster, bool> condition, string what, TimeSpan timeout) => _probe.WaitUntilAsync(condition, what, timeout);
 
     public async ValueTask DisposeAsync()
     {
