@@ -65,6 +65,7 @@ public sealed class RestartFleetFixture : FleetFixture
         AttachAggregatorLogs(_replacement);
         using var start = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _replacement.StartAsync(start.Token);
+        ConnectClients();
         return _replacement;
     }
 

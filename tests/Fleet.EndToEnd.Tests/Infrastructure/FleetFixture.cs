@@ -104,8 +104,7 @@ public class FleetFixture : IAsyncLifetime
         }
 
         AttachAggregatorLogs(_fleet.Aggregator);
-        Api = new FleetServiceClient(_fleet.AggregatorGrpc);
-        Link = new LinkProbe(_fleet.AggregatorGrpc);
+        ConnectClients();
         Http = new HttpClient { BaseAddress = _fleet.AggregatorHttp, Timeout = TimeSpan.FromSeconds(10) };
         try
         {
@@ -116,6 +115,19 @@ public class FleetFixture : IAsyncLifetime
             await DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens the test's gRPC clients (new channels) to the aggregator's port. After the aggregator was
+    /// replaced, callers reconnect as fleetctl does on each run: a pooled connection to the stopped server
+    /// may not yet be seen as closed by the client, and a call sent on it fails.
+    /// </summary>
+    protected void ConnectClients()
+    {
+        Api?.Dispose();
+        Link?.Dispose();
+        Api = new FleetServiceClient(Fleet.AggregatorGrpc);
+        Link = new LinkProbe(Fleet.AggregatorGrpc);
     }
 
     public virtual async Task DisposeAsync()
