@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
+using Grpc.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +38,11 @@ public static class GrpcServerExtensions
             configureService?.Invoke(grpc);
         });
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcServerOptions>>((grpc, fleet) => Apply(grpc, fleet.Value));
-        services.AddGrpcReflection();
+        // Reflection from Grpc.Reflection's own implementations (v1alpha and v1) over the services this host
+        // maps by descriptor: nothing looks descriptors up by reflection, so the agent compiles with Native AOT.
+        services.AddSingleton<MappedGrpcServices>();
+        services.AddSingleton(sp => new ReflectionServiceImpl(sp.GetRequiredService<MappedGrpcServices>().Read()));
+        services.AddSingleton(sp => new ReflectionV1ServiceImpl(sp.GetRequiredService<MappedGrpcServices>().Read()));
         services.AddGrpcHealthChecks().AddCheck<DrainingHealthCheck>(DrainingHealthCheck.Name);
         return services;
     }
@@ -50,6 +55,7 @@ public static class GrpcServerExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(service);
         var mapped = endpoints.MapGrpcService<TService>();
+        endpoints.ServiceProvider.GetRequiredService<MappedGrpcServices>().Add(service);
         MapHealth(endpoints, service.FullName);
         return mapped;
     }
@@ -61,9 +67,14 @@ public static class GrpcServerExtensions
     public static void MapFleetGrpcHealthAndReflection(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        var mapped = endpoints.ServiceProvider.GetRequiredService<MappedGrpcServices>();
         endpoints.MapGrpcHealthChecksService();
+        mapped.Add(global::Grpc.Health.V1.Health.Descriptor);
         MapHealth(endpoints, global::Grpc.Health.V1.Health.Descriptor.FullName);
-        endpoints.MapGrpcReflectionService();
+        endpoints.MapGrpcService<ReflectionV1ServiceImpl>();
+        mapped.Add(global::Grpc.Reflection.V1.ServerReflection.Descriptor);
+        endpoints.MapGrpcService<ReflectionServiceImpl>();
+        mapped.Add(global::Grpc.Reflection.V1Alpha.ServerReflection.Descriptor);
     }
 
     /// <summary>Names a service in grpc.health.v1; its status follows every registered health check.</summary>
