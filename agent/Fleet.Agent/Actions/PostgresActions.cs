@@ -148,8 +148,8 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         // the old timeline, it answers "no rewind required", and the diverged node could never stream again.
         await steps.RunAsync("checkpoint_upstream", async () =>
         {
-            await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
-            await using var checkpoint = new NpgsqlCommand("CHECKPOINT", upstreamConnection);
+            await using var upstreamSession = await OpenUpstreamAsync(upstream, cancellationToken);
+            await using var checkpoint = new NpgsqlCommand("CHECKPOINT", upstreamSession.Connection);
             await checkpoint.ExecuteNonQueryAsync(cancellationToken);
         });
         await steps.RunAsync("upstream_slot", () => EnsureUpstreamSlotAsync(upstream, cancellationToken));
@@ -262,8 +262,8 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
     /// </summary>
     private async Task ConfirmStreamingAsync(Upstream upstream, CancellationToken cancellationToken)
     {
-        await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
-        await PollAsync(upstreamConnection, "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')",
+        await using var upstreamSession = await OpenUpstreamAsync(upstream, cancellationToken);
+        await PollAsync(upstreamSession.Connection, "SELECT EXISTS (SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming')",
             [options.Value.Node.Name], StreamTimeout, cancellationToken);
     }
 
@@ -278,15 +278,15 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             return;
         }
 
-        await using var upstreamConnection = await OpenUpstreamAsync(upstream, cancellationToken);
-        await ScalarAsync<bool>(upstreamConnection,
+        await using var upstreamSession = await OpenUpstreamAsync(upstream, cancellationToken);
+        await ScalarAsync<bool>(upstreamSession.Connection,
             // CASE, not OR: only CASE promises the creation is not evaluated when the slot exists.
             "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) THEN true ELSE (SELECT true FROM pg_create_physical_replication_slot($1, true)) END",
             [upstream.SlotName], cancellationToken);
     }
 
     /// <summary>A session on the upstream with this agent's own credentials (it needs pg_monitor there, and CHECKPOINT rights for Rejoin).</summary>
-    private async Task<NpgsqlConnection> OpenUpstreamAsync(Upstream upstream, CancellationToken cancellationToken)
+    private async Task<UpstreamSession> OpenUpstreamAsync(Upstream upstream, CancellationToken cancellationToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(BuildConnectionString())
         {
@@ -294,9 +294,28 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             Port = (int)upstream.Port,
             ApplicationName = "fleet-agent-action-" + options.Value.Node.Name,
         };
-        var upstreamConnection = new NpgsqlConnection(builder.ConnectionString);
-        await upstreamConnection.OpenAsync(cancellationToken);
-        return upstreamConnection;
+        // A slim source, as everywhere in the agent: `new NpgsqlConnection(string)` would bring Npgsql's full
+        // type-mapping set into the Native AOT binary for this one session.
+        var source = new NpgsqlSlimDataSourceBuilder(builder.ConnectionString).Build();
+        try
+        {
+            return new UpstreamSession(source, await source.OpenConnectionAsync(cancellationToken));
+        }
+        catch
+        {
+            await source.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>An unpooled session on the upstream and the source it came from, closed together.</summary>
+    private sealed record UpstreamSession(NpgsqlDataSource Source, NpgsqlConnection Connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Connection.DisposeAsync();
+            await Source.DisposeAsync();
+        }
     }
 
     private ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
