@@ -14,7 +14,9 @@ public sealed class CommandTracker(AgentSessions sessions)
 
     /// <summary>
     /// Sends <paramref name="command"/> (id and timeout filled in) and waits for its result. Throws
-    /// <see cref="TimeoutException"/> when no result arrives in time, or when the node has no open link.
+    /// <see cref="TimeoutException"/> when no result arrives in time, or when the node has no open link;
+    /// <see cref="CommandLinkClosedException"/> (a TimeoutException: no answer either) as soon as the stream that
+    /// carried it ends first, instead of waiting out the timeout on a link that can no longer answer.
     /// </summary>
     public async Task<CommandResult> SendAsync(NodeKey node, AggregatorCommand command, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -25,8 +27,16 @@ public sealed class CommandTracker(AgentSessions sessions)
         _pending[command.CommandId] = completion;
         try
         {
-            await session.SendAsync(command, cancellationToken);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
+            {
+                await session.SendAsync(command, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (session.Closed.IsCancellationRequested || ex is IOException or InvalidOperationException))
+            {
+                throw new CommandLinkClosedException($"the link to {node} closed while {command.CommandCase} was being sent ({ex.GetType().Name})");
+            }
+
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Closed);
             limit.CancelAfter(timeout + TimeSpan.FromSeconds(1));
             try
             {
@@ -34,6 +44,11 @@ public sealed class CommandTracker(AgentSessions sessions)
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                if (session.Closed.IsCancellationRequested)
+                {
+                    throw new CommandLinkClosedException($"the link to {node} closed before {command.CommandCase} was answered");
+                }
+
                 throw new TimeoutException($"{command.CommandCase} sent to {node} got no result within {timeout.TotalSeconds:F0} s");
             }
         }
@@ -51,3 +66,10 @@ public sealed class CommandTracker(AgentSessions sessions)
     public bool Complete(CommandResult result) =>
         _pending.TryGetValue(result.CommandId, out var completion) && completion.TrySetResult(result);
 }
+
+/// <summary>
+/// The link that carried a command ended before the command's result came back. Like a timeout it means
+/// "no answer: the agent may or may not have acted", so every handler of <see cref="TimeoutException"/> stays
+/// right; it is known at once, and a repair command is sent again when the agent reconnects.
+/// </summary>
+public sealed class CommandLinkClosedException(string message) : TimeoutException(message);

@@ -294,17 +294,19 @@ internal sealed partial class FailoverController
         }
 
         FailoverLog.RejoinSent(logger, node.Cluster, node.Node, primary);
-        var succeeded = await SendRecordedAsync(
+        var outcome = await SendRecordedAsync(
             node,
             new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Rejoin = new RejoinCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
             RejoinTimeout,
             $"rejoin as a replica of {primary}");
         lock (track)
         {
-            if (!succeeded)
+            if (outcome != RepairOutcome.Succeeded)
             {
+                // A link that closed under the command is no verdict on the node: asked again as soon as it reports
+                // on a new link. A failure or a silence backs off.
                 track.FormerPrimaries.Add(node.Node);
-                track.RejoinBackoff[node.Node] = time.GetUtcNow() + RejoinRetryDelay;
+                track.RejoinBackoff[node.Node] = outcome == RepairOutcome.LinkClosed ? default : time.GetUtcNow() + RejoinRetryDelay;
             }
             else if (track.FormerPrimary == node.Node)
             {
@@ -317,11 +319,11 @@ internal sealed partial class FailoverController
     private async Task RepointAsync(NodeKey node, ClusterTrack track)
     {
         var primary = track.Snapshot()?.Primary;
-        var succeeded = false;
+        var outcome = RepairOutcome.Failed;
         if (primary is not null)
         {
             FailoverLog.Repointing(logger, node.Cluster, node.Node, primary);
-            succeeded = await SendRecordedAsync(
+            outcome = await SendRecordedAsync(
                 node,
                 new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
                 FollowTimeout,
@@ -331,26 +333,44 @@ internal sealed partial class FailoverController
         lock (track)
         {
             track.StrandedSince.Remove(node.Node);
-            track.RepointBackoff[node.Node] = succeeded ? default : time.GetUtcNow() + RejoinRetryDelay;
+            track.RepointBackoff[node.Node] = outcome is RepairOutcome.Succeeded or RepairOutcome.LinkClosed ? default : time.GetUtcNow() + RejoinRetryDelay;
         }
+    }
+
+    /// <summary>How a repair command ended.</summary>
+    private enum RepairOutcome
+    {
+        Succeeded,
+
+        /// <summary>Refused, failed, or no answer in time.</summary>
+        Failed,
+
+        /// <summary>The link closed under it: the node may have acted or not; it is asked again on its next link.</summary>
+        LinkClosed,
     }
 
     /// <summary>
     /// Sends a repair command outside any decision (Rejoin, a repointing Follow) and records what came back, or
-    /// that nothing did, as a Command event "<paramref name="action"/>: ..."; true only when it succeeded.
+    /// that nothing did, as a Command event "<paramref name="action"/>: ...".
     /// </summary>
-    private async Task<bool> SendRecordedAsync(NodeKey node, AggregatorCommand command, TimeSpan timeout, string action)
+    private async Task<RepairOutcome> SendRecordedAsync(NodeKey node, AggregatorCommand command, TimeSpan timeout, string action)
     {
         try
         {
             var result = await commands.SendAsync(node, command, timeout, CancellationToken.None);
             recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: {result.Outcome} {result.Message}");
-            return result.Outcome == CommandOutcome.Succeeded;
+            return result.Outcome == CommandOutcome.Succeeded ? RepairOutcome.Succeeded : RepairOutcome.Failed;
+        }
+        catch (CommandLinkClosedException ex)
+        {
+            FailoverLog.RepairLinkClosed(logger, node.Cluster, node.Node, action, ex.Message);
+            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: no answer ({ex.Message}); asked again when it reconnects");
+            return RepairOutcome.LinkClosed;
         }
         catch (TimeoutException ex)
         {
             recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: no answer ({ex.Message})");
-            return false;
+            return RepairOutcome.Failed;
         }
     }
 

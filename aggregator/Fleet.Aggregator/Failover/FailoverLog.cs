@@ -46,4 +46,8 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6011, EventName = "RepointingReplica", Level = LogLevel.Warning,
         Message = "Cluster {Cluster}: replica {Node} does not stream from the primary {Primary}; asking it to follow")]
     public static partial void Repointing(ILogger logger, string cluster, string node, string primary);
+
+    [LoggerMessage(EventId = 6012, EventName = "RepairLinkClosed", Level = LogLevel.Warning,
+        Message = "Cluster {Cluster}: the link to {Node} closed before it answered '{Action}' ({Reason}); asking again when it reconnects")]
+    public static partial void RepairLinkClosed(ILogger logger, string cluster, string node, string action, string reason);
 }

@@ -26,9 +26,12 @@ public sealed class AgentSession(NodeKey key, long id, IServerStreamWriter<Aggre
 
     public long Id { get; } = id;
 
+    /// <summary>Cancelled when the stream ends (closed, reset, or its connection faulted).</summary>
+    public CancellationToken Closed { get; } = streamToken;
+
     public async Task SendAsync(AggregatorCommand command, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, streamToken);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closed);
         await _writeLock.WaitAsync(linked.Token);
         try
         {
