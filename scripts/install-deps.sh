@@ -2,7 +2,8 @@
 # Installs what Fleet's tests and local fleet need, only where it is missing:
 #   apt:  PostgreSQL server binaries, python3-grpcio + python3-protobuf (interop peer),
 #         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks),
-#         iproute2 + iptables (the network-namespace chaos tests)
+#         iproute2 + iptables (the network-namespace chaos tests),
+#         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
 #   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
 #   dotnet: NuGet restore of the solution
 # Safe to run repeatedly; prints what it does.
@@ -23,6 +24,8 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/iptables ] || missing+=(iptables)
+command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi

@@ -8,6 +8,7 @@ namespace Fleet.Chaos.Tests;
 // iptables rules inside a namespace (nothing is reset, packets vanish), freezes are SIGSTOP of real processes.
 public sealed partial class FailoverChaosTests
 {
+    [Trait(Fleet.Testing.AgentExecutable.TraitName, Fleet.Testing.AgentExecutable.TraitValue)]
     [Fact]
     public async Task Netns_PrimaryNodeIsolated_SynchronousMode_FailsOver_OldPrimarySelfFences_RejoinsAcrossAddresses()
     {
@@ -159,6 +160,7 @@ public sealed partial class FailoverChaosTests
         Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
     }
 
+    [Trait(Fleet.Testing.AgentExecutable.TraitName, Fleet.Testing.AgentExecutable.TraitValue)]
     [Fact]
     public async Task Netns_Switchover_AcrossAddresses_EveryNodeFollowsTheNewPrimary_NoLoss_NoSplitBrain()
     {

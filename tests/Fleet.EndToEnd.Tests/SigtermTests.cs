@@ -17,6 +17,7 @@ public sealed class SigtermTests
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
+    [Trait(AgentExecutable.TraitName, AgentExecutable.TraitValue)]
     [Fact]
     public async Task AggregatorAndAgent_LinkOpen_EachExitsWithinTenSeconds()
     {
@@ -34,7 +35,7 @@ public sealed class SigtermTests
             await aggregator.WaitForOutputAsync("Now listening on", StartTimeout);
 
             // Postgres is deliberately unreachable: the agent still links, and a stop must not wait on it.
-            await using var agent = ChildDaemon.Start("fleet-agent.dll", [], new()
+            await using var agent = ChildDaemon.Start(AgentExecutable.Command, [], new()
             {
                 ["FLEET_AGENT_Node__Name"] = "node0",
                 ["FLEET_AGENT_Node__Cluster"] = "sigterm",
@@ -153,17 +154,21 @@ public sealed class SigtermTests
 
         public int ExitCode => _process.ExitCode;
 
-        public static ChildDaemon Start(string dll, string[] arguments, Dictionary<string, string> environment)
+        /// <summary>Starts <c>dotnet <paramref name="dll"/></c> from the test's output directory.</summary>
+        public static ChildDaemon Start(string dll, string[] arguments, Dictionary<string, string> environment) =>
+            Start([DotnetHost.Path, Path.Combine(AppContext.BaseDirectory, dll)], arguments, environment);
+
+        /// <summary>Starts <paramref name="command"/> (program and leading arguments) with <paramref name="arguments"/> after it.</summary>
+        public static ChildDaemon Start(IReadOnlyList<string> command, string[] arguments, Dictionary<string, string> environment)
         {
-            var info = new ProcessStartInfo(DotnetHost.Path)
+            var info = new ProcessStartInfo(command[0])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
                 WorkingDirectory = AppContext.BaseDirectory,
             };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-            foreach (var argument in arguments)
+            foreach (var argument in command.Skip(1).Concat(arguments))
             {
                 info.ArgumentList.Add(argument);
             }
@@ -178,7 +183,7 @@ public sealed class SigtermTests
                 info.Environment[name] = value;
             }
 
-            return new ChildDaemon(Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start"));
+            return new ChildDaemon(Process.Start(info) ?? throw new InvalidOperationException($"{command[0]} did not start"));
         }
 
         public async Task WaitForOutputAsync(string text, TimeSpan timeout)

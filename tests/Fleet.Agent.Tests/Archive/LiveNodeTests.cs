@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Archive.Verification;
+using Fleet.Agent.Archive.Wal;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
@@ -222,6 +223,7 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
         Assert.Equal(VerifyArchiveCommand.ExitUsage, unknown);
     }
 
+    [Trait(AgentExecutable.TraitName, AgentExecutable.TraitValue)]
     [Fact]
     public async Task Executable_VerifyArchiveSubcommand_ExitCodeFromVerdict()
     {
@@ -244,6 +246,36 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
         Assert.Equal(2, failed.ExitCode);
         Assert.Contains("segment_missing", failed.Stdout, StringComparison.Ordinal);
         Assert.Equal(3, usage.ExitCode);
+    }
+
+    [Trait(AgentExecutable.TraitName, AgentExecutable.TraitValue)]
+    [Fact]
+    public async Task Executable_VerifyArchive_FlippedByteInsideRecord_HeaderRunPasses_DeepRunFindsIt_Json()
+    {
+        using var archive = new ArchiveCopy(fixture.TemplateA);
+        var (segment, lsn, length) = fixture.Record;
+        var bytes = await File.ReadAllBytesAsync(archive.Path(segment));
+        var offset = (int)(lsn % (ulong)bytes.Length) + WalFormat.RecordHeaderSize + ((length - WalFormat.RecordHeaderSize) / 2);
+        bytes[offset] ^= 0x10;
+        await File.WriteAllBytesAsync(archive.Path(segment), bytes);
+        var node = fixture.A.Replicas[0];
+        var config = Path.Combine(archive.Directory, "agent.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "Node": { "Name": "node1", "Cluster": "archive-tests", "Region": "kr-central" },
+              "Postgres": { "Host": "{{node.Host}}", "Port": {{node.Port}} },
+              "Archive": { "Location": "{{archive.Directory}}", "Region": "kr-central" } }
+            """);
+
+        // The damage keeps every header intact: only reading the records finds it.
+        var headers = await RunExecutableAsync("verify-archive", "--config", config);
+        var deep = await RunExecutableAsync("verify-archive", "--config", config, "--deep", "--json");
+
+        Assert.True(headers.ExitCode == 0, headers.Stdout + headers.Stderr);
+        Assert.True(deep.ExitCode == 2, deep.Stdout + deep.Stderr);
+        using var report = System.Text.Json.JsonDocument.Parse(deep.Stdout);
+        var text = report.RootElement.GetRawText();
+        Assert.Contains(FindingCodes.RecordCrcMismatch, text, StringComparison.Ordinal);
+        Assert.Contains(segment, text, StringComparison.Ordinal);
     }
 
     private static AgentOptions AgentOptionsFor(string archive, IPostgresNode node) => new()
@@ -284,14 +316,7 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo(DotnetHost.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fleet-agent.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        using var process = Process.Start(AgentExecutable.StartInfo(arguments)) ?? throw new InvalidOperationException("fleet-agent did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         try

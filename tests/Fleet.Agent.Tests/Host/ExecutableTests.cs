@@ -4,7 +4,11 @@ using Fleet.Agent.Tests.Configuration;
 
 namespace Fleet.Agent.Tests.Host;
 
-/// <summary>The real fleet-agent executable (dotnet fleet-agent.dll), as a service manager runs it: exit codes and what it prints.</summary>
+/// <summary>
+/// The real fleet-agent executable (<see cref="AgentExecutable"/>: dotnet fleet-agent.dll, or the Native AOT
+/// binary in scripts/test.sh's second pass), as a service manager runs it: exit codes and what it prints.
+/// </summary>
+[Trait(AgentExecutable.TraitName, AgentExecutable.TraitValue)]
 public sealed class ExecutableTests
 {
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
@@ -136,18 +140,7 @@ public sealed class ExecutableTests
 
     internal static ProcessStartInfo StartInfo(params string[] arguments)
     {
-        var info = new ProcessStartInfo(DotnetHost.Path)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fleet-agent.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = AgentExecutable.StartInfo(arguments);
 
         // Whatever FLEET_AGENT_* the test run has must not leak into the child.
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith(AgentHost.EnvironmentPrefix, StringComparison.Ordinal)).ToList())

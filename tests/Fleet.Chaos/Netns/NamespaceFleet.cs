@@ -249,7 +249,7 @@ public sealed class NamespaceFleet : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = _workDirectory,
         };
-        foreach (var argument in (string[])["netns", "exec", Lab.Namespace(index), Fleet.Testing.DotnetHost.Path, Path.Combine(AppContext.BaseDirectory, "fleet-agent.dll")])
+        foreach (var argument in (string[])["netns", "exec", Lab.Namespace(index), .. Fleet.Testing.AgentExecutable.Command])
         {
             start.ArgumentList.Add(argument);
         }
