@@ -13,7 +13,7 @@ internal sealed class BenchOptions
     /// <summary>Cycles in the window where every due cycle also refreshes the slow figures (SlowInterval = Interval).</summary>
     public int SlowCycles { get; private set; } = 30;
 
-    /// <summary>Cycles in the CPU window of the trimmed agent.</summary>
+    /// <summary>Cycles in the CPU window of each self-contained agent (trimmed, Native AOT).</summary>
     public int TrimmedCycles { get; private set; } = 40;
 
     /// <summary>Exporter scrapes in its CPU window (one per second).</summary>
@@ -42,6 +42,10 @@ internal sealed class BenchOptions
 
     public bool SkipTrimmed { get; private set; }
 
+    public string? AotDirectory { get; private set; }
+
+    public bool SkipAot { get; private set; }
+
     public string? ExporterPath { get; private set; }
 
     public bool InstallExporter { get; private set; } = true;
@@ -69,14 +73,16 @@ internal sealed class BenchOptions
           --tables N          tables in the bench database (default 1000)
           --cycles N          cycles in the CPU window of the normal loop (default 60)
           --slow-cycles N     cycles in the window with the slow refresh due every cycle (default 30)
-          --trimmed-cycles N  cycles in the trimmed agent's CPU window (default 40)
+          --trimmed-cycles N  cycles in each self-contained agent's CPU window (default 40)
           --scrapes N         exporter scrapes in its window, one per second (default 30)
           --samples N         cycles watched on /metrics for wall times (default 10)
           --warmup N          seconds from an agent's start to its CPU window (JIT tiering; default 60)
-          --steady N          trimmed agent: read memory every 5 s until N s of uptime, report the highest (default 400)
+          --steady N          self-contained agents: read memory every 5 s until N s of uptime, report the highest (default 400)
           --agent-dir DIR     use this framework-dependent publish instead of publishing
           --trimmed-dir DIR   use this trimmed self-contained publish instead of publishing
           --no-trimmed        skip the trimmed self-contained agent
+          --aot-dir DIR       use this Native AOT publish instead of publishing
+          --no-aot            skip the Native AOT agent
           --exporter PATH     postgres_exporter binary (default /usr/bin/prometheus-postgres-exporter)
           --no-install        do not apt-get install prometheus-postgres-exporter when missing
           --knobs             also measure the trimmed agent under alternative runtime settings
@@ -115,6 +121,8 @@ internal sealed class BenchOptions
                 case "--agent-dir": options.AgentDirectory = Value(); break;
                 case "--trimmed-dir": options.TrimmedDirectory = Value(); break;
                 case "--no-trimmed": options.SkipTrimmed = true; break;
+                case "--aot-dir": options.AotDirectory = Value(); break;
+                case "--no-aot": options.SkipAot = true; break;
                 case "--exporter": options.ExporterPath = Value(); break;
                 case "--no-install": options.InstallExporter = false; break;
                 case "--knobs": options.Knobs = true; break;

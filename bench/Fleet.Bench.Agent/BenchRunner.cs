@@ -10,11 +10,11 @@ namespace Fleet.Bench.Agent;
 /// <summary>
 /// The run, one contender at a time against the same server (so PostgreSQL's CPU is attributable):
 /// <list type="number">
-/// <item>publish fleet-agent (framework-dependent, and trimmed self-contained); locate or install postgres_exporter;</item>
+/// <item>publish fleet-agent (framework-dependent, trimmed self-contained, Native AOT); locate or install postgres_exporter;</item>
 /// <item>start PostgreSQL and create the database (1,000 tables);</item>
 /// <item>fleet-agent, default settings: warm-up, CPU window of the normal 1 s loop, cycle wall times, /metrics cost, memory;</item>
 /// <item>fleet-agent with SlowInterval = Interval: the slow refresh's cost, measured as the excess over the fast cycle;</item>
-/// <item>trimmed self-contained fleet-agent: smoke check (gRPC, reflection, health, HTTP), CPU window, memory;</item>
+/// <item>trimmed self-contained fleet-agent, then the Native AOT one: start-up, CPU window, memory, smoke check (gRPC, reflection, health, HTTP);</item>
 /// <item>optionally, the trimmed agent under alternative runtime settings (--knobs);</item>
 /// <item>postgres_exporter with its default collectors: warm-up scrapes, one scrape per second in its window, memory;</item>
 /// <item>metric coverage from the families both exposed; report.</item>
@@ -50,6 +50,15 @@ internal static class BenchRunner
                     ? AgentPublisher.Existing("trimmed", trimmedDirectory, frameworkDependent: false)
                     : await AgentPublisher.TrimmedAsync(repoRoot, options.WorkDirectory, Log, cancellationToken);
                 results.Publishes.Add(trimmed);
+            }
+
+            PublishResult? aot = null;
+            if (!options.SkipAot)
+            {
+                aot = options.AotDirectory is { } aotDirectory
+                    ? AgentPublisher.Existing("aot", aotDirectory, frameworkDependent: false)
+                    : await AgentPublisher.AotAsync(repoRoot, options.WorkDirectory, Log, cancellationToken);
+                results.Publishes.Add(aot);
             }
 
             Log("starting PostgreSQL");
@@ -118,36 +127,27 @@ internal static class BenchRunner
                 await agent.StopAsync();
             }
 
-            // 3. Trimmed self-contained agent.
+            // 3. Self-contained agents: trimmed (JIT), then Native AOT, each alone against the same server.
             if (trimmed is not null)
             {
-                using var agent = AgentProcess.Start(trimmed.Binary, postgres, defaults, runDirectory, http);
-                var started = Stopwatch.StartNew();
-                results.TrimmedStartup = await StartUpAsync(agent, started, options, cancellationToken);
-                Log($"CPU window: {options.TrimmedCycles} cycles");
-                results.TrimmedFast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.TrimmedCycles, cancellationToken);
-                Log($"memory window: every {MemoryEvery.TotalSeconds:F0} s until {options.Steady.TotalSeconds:F0} s of uptime");
-                results.TrimmedMemory = await PeakMemoryAsync("fleet-agent trimmed self-contained", agent.Pid, started, options.Steady, MemoryEvery, agent, cancellationToken);
-                results.TrimmedGc = await AgentMeasurements.GcCountsAsync(agent, cancellationToken);
-
-                // Then prove the build works; gRPC and reflection load code the collection loop never runs, so
-                // memory is read again afterwards and reported apart.
-                Log("smoke check of the trimmed agent");
-                results.Smoke = await AgentSmokeCheck.RunAsync(agent, http, cancellationToken);
-                foreach (var check in results.Smoke)
-                {
-                    Log($"  {(check.Passed ? "ok  " : "FAIL")} {check.Check}: {check.Detail}");
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
-                results.TrimmedMemoryAfterSmoke = await SteadyMemoryAsync("fleet-agent trimmed, after the gRPC checks", agent.Pid, started, TimeSpan.Zero, cancellationToken);
-                await agent.StopAsync();
-
+                results.Trimmed = await MeasureSelfContainedAsync(new SelfContainedRun("trimmed", "trimmed self-contained"), trimmed.Binary, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken);
                 if (options.Knobs)
                 {
                     foreach (var knob in RuntimeKnobs.Variants.Where(k => options.KnobName is null || k.Name == options.KnobName))
                     {
                         results.Knobs.Add(await MeasureKnobAsync(trimmed.Binary, knob, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken));
+                    }
+                }
+            }
+
+            if (aot is not null)
+            {
+                results.Aot = await MeasureSelfContainedAsync(new SelfContainedRun("aot", "Native AOT"), aot.Binary, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken);
+                if (options.Knobs)
+                {
+                    foreach (var knob in RuntimeKnobs.Variants.Where(k => !k.JitOnly && (options.KnobName is null || k.Name == options.KnobName)))
+                    {
+                        results.Knobs.Add(await MeasureKnobAsync(aot.Binary, knob with { Name = "AOT: " + knob.Name }, postgres, probe, postmaster, defaults, runDirectory, http, options, cancellationToken));
                     }
                 }
             }
@@ -182,7 +182,7 @@ internal static class BenchRunner
                 Log($"wrote {jsonPath}");
             }
 
-            return results.Smoke.All(s => s.Passed) ? 0 : 1;
+            return results.SelfContained.All(run => run.Smoke.All(s => s.Passed)) ? 0 : 1;
         }
         finally
         {
@@ -239,6 +239,37 @@ internal static class BenchRunner
         return new AgentStartup(readySeconds, readyCpuMs, started.Elapsed.TotalSeconds, warmCpu - readyCpuMs);
     }
 
+    /// <summary>
+    /// One self-contained build: start-up, CPU window, memory window (highest RSS, /metrics scraped at each
+    /// reading), then the smoke check, which loads code the collection loop never runs (gRPC, reflection), so
+    /// memory is read once more afterwards and reported apart.
+    /// </summary>
+    private static async Task<SelfContainedRun> MeasureSelfContainedAsync(
+        SelfContainedRun run, AgentBinary binary, BenchPostgres postgres, PostgresProbe probe, int postmaster, AgentSettings settings,
+        string runDirectory, HttpClient http, BenchOptions options, CancellationToken cancellationToken)
+    {
+        using var agent = AgentProcess.Start(binary, postgres, settings, runDirectory, http);
+        var started = Stopwatch.StartNew();
+        run.Startup = await StartUpAsync(agent, started, options, cancellationToken);
+        Log($"{run.Name}: CPU window of {options.TrimmedCycles} cycles");
+        run.Fast = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, options.TrimmedCycles, cancellationToken);
+        Log($"{run.Name}: memory window, every {MemoryEvery.TotalSeconds:F0} s until {options.Steady.TotalSeconds:F0} s of uptime");
+        run.Memory = await PeakMemoryAsync($"fleet-agent {run.Name}", agent.Pid, started, options.Steady, MemoryEvery, agent, cancellationToken);
+        run.Gc = await AgentMeasurements.GcCountsAsync(agent, cancellationToken);
+
+        Log($"smoke check of the {run.Name} agent");
+        run.Smoke = await AgentSmokeCheck.RunAsync(agent, http, cancellationToken);
+        foreach (var check in run.Smoke)
+        {
+            Log($"  {(check.Passed ? "ok  " : "FAIL")} {check.Check}: {check.Detail}");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+        run.MemoryAfterSmoke = await SteadyMemoryAsync($"fleet-agent {run.Name}, after the gRPC checks", agent.Pid, started, TimeSpan.Zero, cancellationToken);
+        await agent.StopAsync();
+        return run;
+    }
+
     private static async Task<KnobResult> MeasureKnobAsync(
         AgentBinary binary, RuntimeKnob knob, BenchPostgres postgres, PostgresProbe probe, int postmaster, AgentSettings settings,
         string runDirectory, HttpClient http, BenchOptions options, CancellationToken cancellationToken)
@@ -254,7 +285,7 @@ internal static class BenchRunner
         }
 
         var window = await AgentMeasurements.CpuWindowAsync(agent, probe, postmaster, KnobCycles, cancellationToken);
-        var memory = await SteadyMemoryAsync("fleet-agent trimmed " + knob.Name, agent.Pid, started, options.KnobSeconds, cancellationToken);
+        var memory = await SteadyMemoryAsync($"fleet-agent {binary.Label} {knob.Name}", agent.Pid, started, options.KnobSeconds, cancellationToken);
         await agent.StopAsync();
         return new KnobResult(knob.Name, knob.Settings, knob.Purpose, memory, window);
     }

@@ -136,6 +136,7 @@ internal static class ProcFs
         _ when path.EndsWith("libcoreclr.so", StringComparison.Ordinal) => "libcoreclr.so",
         _ when path.EndsWith("libclrjit.so", StringComparison.Ordinal) => "libclrjit.so",
         _ when path.EndsWith(".dll", StringComparison.Ordinal) => "managed assemblies (.dll)",
+        _ when path.EndsWith("/fleet-agent", StringComparison.Ordinal) => "the fleet-agent executable (AOT: all code; apphost: a few pages)",
         _ when path.StartsWith("/usr/lib", StringComparison.Ordinal) || path.StartsWith("/lib", StringComparison.Ordinal) => "system libraries (shared)",
         _ => "other mappings",
     };

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Fleet.Bench.Agent.Measurement;
+using Fleet.Bench.Agent.Setup;
 
 namespace Fleet.Bench.Agent.Reporting;
 
@@ -10,6 +11,16 @@ internal static class ConsoleReport
     public const double CpuTargetShare = 0.5;
     public const double RssTargetMb = 60;
     public const double AnonymousTargetMb = 25;
+
+    /// <summary>Issue 10: the shipped agent's highest RSS.</summary>
+    public const double ShippedRssTargetMb = 54;
+
+    /// <summary>Issue 18, Native AOT: RSS, private dirty, and CPU per cycle against one exporter scrape.</summary>
+    public const double AotRssTargetMb = 25;
+
+    public const double AotPrivateDirtyTargetMb = 12;
+
+    public const double AotCpuTargetShare = 0.3;
 
     public static string Render(BenchResults r)
     {
@@ -88,17 +99,20 @@ internal static class ConsoleReport
                          $"exporter-reported scrape time median {Stats.Median(exporter.ServerScrapeMs):F1} ms\n"));
         }
 
-        foreach (var (name, startup) in new[] { ("framework-dependent", r.FrameworkDependentStartup), ("trimmed self-contained", r.TrimmedStartup) })
+        foreach (var (name, startup) in new[] { ("framework-dependent", r.FrameworkDependentStartup) }.Concat(r.SelfContained.Select(run => (run.Name, run.Startup))))
         {
             if (startup is not null)
             {
-                o.Append(string.Create(CultureInfo.InvariantCulture, $"start-up, {name}: first snapshot after {startup.ReadySeconds:F1} s and {startup.ReadyCpuMs:F0} ms CPU; warm-up to {startup.WarmedAtSeconds:F0} s (JIT tiering) {startup.WarmupCpuMs:F0} ms CPU (one-off, not in the per-cycle figures)\n"));
+                o.Append(string.Create(CultureInfo.InvariantCulture, $"start-up, {name}: exec to first snapshot (gRPC health SERVING) {startup.ReadySeconds:F2} s and {startup.ReadyCpuMs:F0} ms CPU; warm-up to {startup.WarmedAtSeconds:F0} s {startup.WarmupCpuMs:F0} ms CPU (one-off, not in the per-cycle figures)\n"));
             }
         }
 
-        if (r.TrimmedFast is { } tw)
+        foreach (var run in r.SelfContained)
         {
-            o.Append(string.Create(CultureInfo.InvariantCulture, $"trimmed self-contained agent, fast window: {tw.Cycles:F1} cycles; agent {tw.AgentCpuPerCycleMs:F2} ms CPU/cycle (framework-dependent: {F(r.Fast?.AgentCpuPerCycleMs)}), PostgreSQL {tw.PostgresCpuPerCycleMs:F2} ms/cycle\n"));
+            if (run.Fast is { } tw)
+            {
+                o.Append(string.Create(CultureInfo.InvariantCulture, $"{run.Name} agent, fast window: {tw.Cycles:F1} cycles; agent {tw.AgentCpuPerCycleMs:F2} ms CPU/cycle (framework-dependent: {F(r.Fast?.AgentCpuPerCycleMs)}), PostgreSQL {tw.PostgresCpuPerCycleMs:F2} ms/cycle\n"));
+            }
         }
 
         if (r.AgentScrape is { } scrape)
@@ -114,10 +128,10 @@ internal static class ConsoleReport
         o.Append("  postgres_exporter: every figure, database sizes included, is recomputed at each scrape (age = the scrape interval, typically 15-60 s in Prometheus).\n\n");
 
         o.Append(MemoryTable(r));
-        if (r.Smoke.Count > 0)
+        foreach (var run in r.SelfContained.Where(run => run.Smoke.Count > 0))
         {
-            o.Append("Trimmed agent smoke check\n");
-            foreach (var check in r.Smoke)
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"{run.Name} agent smoke check\n"));
+            foreach (var check in run.Smoke)
             {
                 o.Append(string.Create(CultureInfo.InvariantCulture, $"  {(check.Passed ? "ok  " : "FAIL")} {check.Check}: {check.Detail}\n"));
             }
@@ -127,7 +141,7 @@ internal static class ConsoleReport
 
         if (r.Knobs.Count > 0)
         {
-            var knobs = new TextTable("runtime setting (trimmed agent)", "RSS MB", "anonymous MB", "private dirty MB", "agent CPU ms/cycle", "what it changes");
+            var knobs = new TextTable("runtime setting (trimmed agent; AOT: the Native AOT one)", "RSS MB", "anonymous MB", "private dirty MB", "agent CPU ms/cycle", "what it changes");
             foreach (var k in r.Knobs)
             {
                 knobs.Add(string.Create(CultureInfo.InvariantCulture, $"{k.Name} ({k.Settings})"), F(k.Memory.Memory.RssKb / 1024.0), F(k.Memory.Memory.AnonymousKb / 1024.0), F(k.Memory.Memory.PrivateDirtyKb / 1024.0),
@@ -151,13 +165,14 @@ internal static class ConsoleReport
     public static string MemoryTable(BenchResults r)
     {
         var memory = new TextTable("steady memory", "uptime s", "RSS MB", "anonymous MB", "private dirty MB", "private MB", "peak RSS MB", "publish MB");
-        foreach (var (reading, publish) in new[]
-                 {
-                     (r.TrimmedMemory, r.Publishes.FirstOrDefault(p => p.Binary.Label == "trimmed")),
-                     (r.TrimmedMemoryAfterSmoke, null),
-                     (r.FrameworkDependentMemory, r.Publishes.FirstOrDefault(p => p.Binary.Label == "framework-dependent")),
-                     (r.ExporterMemory, null),
-                 })
+        var rows = r.SelfContained
+            .SelectMany(run => new[] { (run.Memory, r.Publishes.FirstOrDefault(p => p.Binary.Label == run.Label)), (run.MemoryAfterSmoke, (PublishResult?)null) })
+            .Concat(
+            [
+                (r.FrameworkDependentMemory, r.Publishes.FirstOrDefault(p => p.Binary.Label == "framework-dependent")),
+                (r.ExporterMemory, null),
+            ]);
+        foreach (var (reading, publish) in rows)
         {
             if (reading is null)
             {
@@ -169,19 +184,20 @@ internal static class ConsoleReport
                 publish is null ? "-" : F(Mb(publish.Binary.PublishBytes)));
         }
 
-        var window = r.TrimmedMemory is { Samples: > 1 } t
+        var window = string.Concat(r.SelfContained.Select(run => run.Memory is { Samples: > 1 } t
             ? string.Create(CultureInfo.InvariantCulture,
-                $"the trimmed agent's row is the highest of {t.Samples} readings, every 5 s from {t.WindowFromSeconds:F0} to {t.WindowToSeconds:F0} s of uptime, /metrics scraped at each;\n")
-              + (r.TrimmedGc is { } gc
+                $"the {run.Name} agent's row is the highest of {t.Samples} readings, every 5 s from {t.WindowFromSeconds:F0} to {t.WindowToSeconds:F0} s of uptime, /metrics scraped at each;\n")
+              + (run.Gc is { } gc
                   ? string.Create(CultureInfo.InvariantCulture,
-                      $"by then it had run {gc.Gen0:F0} gen0, {gc.Gen1:F0} gen1 and {gc.Gen2:F0} gen2 collections, of which it asked for {gc.InducedGen0:F0} gen0 and {gc.InducedCompactions:F0} compactions\n")
+                      $"  by then it had run {gc.Gen0:F0} gen0, {gc.Gen1:F0} gen1 and {gc.Gen2:F0} gen2 collections, of which it asked for {gc.InducedGen0:F0} gen0 and {gc.InducedCompactions:F0} compactions\n")
                   : string.Empty)
-            : string.Empty;
+            : string.Empty));
         return memory.Render() + window +
                "from /proc/PID/smaps_rollup (Rss, Anonymous, Private_Dirty, Private_Clean + Private_Dirty) and /proc/PID/status (VmHWM). Anonymous excludes\n" +
                "the JIT's code and stubs, which .NET keeps in a double-mapped memfd (W^X): they are in private dirty. Private clean pages are the\n" +
                "process's own mapped files (its DLLs, libcoreclr), reclaimable. The framework-dependent agent maps the shared framework instead.\n" +
-               (r.TrimmedMemory is { } trimmed ? Breakdown(trimmed) : string.Empty) + "\n";
+               "The Native AOT agent has no JIT: its code is the executable's text, mapped from the file (private clean or shared).\n" +
+               string.Concat(r.SelfContained.Select(run => run.Memory is { } m ? Breakdown(m) : string.Empty)) + "\n";
     }
 
     private static string Breakdown(MemoryReading reading)
@@ -236,26 +252,47 @@ internal static class ConsoleReport
                          $"{c.Covered} of {c.Rows.Count} families fully, {c.Partial} coarser, {c.Missing} not at all; settings not found in fleet_pg_setting: {c.SettingsFamilies}\n"));
         }
 
-        if (r.TrimmedMemory is { } trimmed)
+        if (r.Trimmed?.Memory is { } trimmed)
         {
             var rss = trimmed.Memory.RssKb / 1024.0;
             var anonymous = trimmed.Memory.AnonymousKb / 1024.0;
-            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(rss <= RssTargetMb)}] memory: trimmed self-contained RSS {rss:F1} MB <= {RssTargetMb:F0} MB\n"));
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(rss <= RssTargetMb)}] memory: trimmed self-contained RSS {rss:F1} MB <= {RssTargetMb:F0} MB (<= {ShippedRssTargetMb:F0} MB: {Met(rss <= ShippedRssTargetMb)})\n"));
             var dirty = trimmed.Memory.PrivateDirtyKb / 1024.0;
             o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(anonymous <= AnonymousTargetMb)}] memory: trimmed self-contained anonymous {anonymous:F1} MB <= {AnonymousTargetMb:F0} MB\n"));
             o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(dirty <= AnonymousTargetMb)}] memory, stricter reading: private dirty (anonymous + the JIT's double-mapped code) {dirty:F1} MB <= {AnonymousTargetMb:F0} MB\n"));
-            if (r.TrimmedMemoryAfterSmoke is { } after)
+            AfterSmoke(o, r.Trimmed.MemoryAfterSmoke);
+        }
+
+        if (r.Aot?.Memory is { } aot)
+        {
+            var rss = aot.Memory.RssKb / 1024.0;
+            var dirty = aot.Memory.PrivateDirtyKb / 1024.0;
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(rss <= ShippedRssTargetMb)}] memory: Native AOT RSS {rss:F1} MB <= {ShippedRssTargetMb:F0} MB (the shipped agent)\n"));
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(rss <= AotRssTargetMb)}] memory: Native AOT RSS {rss:F1} MB <= {AotRssTargetMb:F0} MB\n"));
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(dirty <= AotPrivateDirtyTargetMb)}] memory: Native AOT private dirty {dirty:F1} MB <= {AotPrivateDirtyTargetMb:F0} MB\n"));
+            AfterSmoke(o, r.Aot.MemoryAfterSmoke);
+            if (r.AmortisedOf(r.Aot) is { } aotCycle && r.Exporter is { } aotExporter)
             {
-                o.Append(string.Create(CultureInfo.InvariantCulture, $"       after gRPC + reflection were used once: RSS {after.Memory.RssKb / 1024.0:F1} MB, anonymous {after.Memory.AnonymousKb / 1024.0:F1} MB, private dirty {after.Memory.PrivateDirtyKb / 1024.0:F1} MB\n"));
+                var scrape = aotExporter.ExporterCpuPerScrapeMs + aotExporter.PostgresCpuPerScrapeMs;
+                var share = aotCycle.TotalCpuMs / scrape;
+                o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(share <= AotCpuTargetShare)}] CPU: Native AOT cycle, amortised, agent + PostgreSQL {aotCycle.TotalCpuMs:F2} ms <= {AotCpuTargetShare:P0} of one exporter scrape ({scrape:F2} ms): {share:P0} of it\n"));
             }
         }
 
-        if (r.Smoke.Count > 0)
+        foreach (var run in r.SelfContained.Where(run => run.Smoke.Count > 0))
         {
-            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(r.Smoke.All(s => s.Passed))}] the trimmed agent works: {r.Smoke.Count(s => s.Passed)} of {r.Smoke.Count} checks passed\n"));
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"  [{Met(run.Smoke.All(s => s.Passed))}] the {run.Name} agent works: {run.Smoke.Count(s => s.Passed)} of {run.Smoke.Count} checks passed\n"));
         }
 
         return o.ToString();
+    }
+
+    private static void AfterSmoke(StringBuilder o, MemoryReading? after)
+    {
+        if (after is not null)
+        {
+            o.Append(string.Create(CultureInfo.InvariantCulture, $"       after gRPC + reflection were used once: RSS {after.Memory.RssKb / 1024.0:F1} MB, anonymous {after.Memory.AnonymousKb / 1024.0:F1} MB, private dirty {after.Memory.PrivateDirtyKb / 1024.0:F1} MB\n"));
+        }
     }
 
     private static string Connections(IReadOnlyDictionary<string, long> byDatabase) =>

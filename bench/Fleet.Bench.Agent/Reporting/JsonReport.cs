@@ -53,8 +53,11 @@ internal static class JsonReport
                 ["slow_window"] = Window(r.SlowEvery),
                 ["slow_window_cold"] = Window(r.SlowEveryCold),
                 ["startup_framework_dependent"] = Startup(r.FrameworkDependentStartup),
-                ["startup_trimmed"] = Startup(r.TrimmedStartup),
-                ["trimmed_fast_window"] = Window(r.TrimmedFast),
+                ["startup_trimmed"] = Startup(r.Trimmed?.Startup),
+                ["trimmed_fast_window"] = Window(r.Trimmed?.Fast),
+                ["startup_aot"] = Startup(r.Aot?.Startup),
+                ["aot_fast_window"] = Window(r.Aot?.Fast),
+                ["aot_amortised"] = r.Aot is { } aotRun ? Cost(r.AmortisedOf(aotRun)) : null,
                 ["fast_samples"] = Samples(r.FastSamples),
                 ["slow_samples"] = Samples(r.SlowSamples),
                 ["metrics_scrape"] = r.AgentScrape is { } s
@@ -83,8 +86,12 @@ internal static class JsonReport
                     ["series"] = exporter.Last.SeriesCount,
                 },
             ["load_average"] = new JsonObject { ["start"] = r.LoadAverageAtStart, ["end"] = r.LoadAverageAtEnd },
-            ["memory"] = new JsonArray(new[] { r.TrimmedMemory, r.TrimmedMemoryAfterSmoke, r.FrameworkDependentMemory, r.ExporterMemory }.OfType<MemoryReading>().Select(Memory).ToArray()),
-            ["smoke"] = new JsonArray(r.Smoke.Select(s => (JsonNode)new JsonObject { ["check"] = s.Check, ["passed"] = s.Passed, ["detail"] = s.Detail }).ToArray()),
+            ["memory"] = new JsonArray(r.SelfContained.SelectMany(run => new[] { run.Memory, run.MemoryAfterSmoke })
+                .Concat([r.FrameworkDependentMemory, r.ExporterMemory]).OfType<MemoryReading>().Select(Memory).ToArray()),
+            ["smoke"] = new JsonArray(r.SelfContained.SelectMany(run => run.Smoke.Select(s => (JsonNode)new JsonObject
+            {
+                ["agent"] = run.Label, ["check"] = s.Check, ["passed"] = s.Passed, ["detail"] = s.Detail,
+            })).ToArray()),
             ["knobs"] = new JsonArray(r.Knobs.Select(k => (JsonNode)new JsonObject
             {
                 ["name"] = k.Name,
@@ -128,7 +135,7 @@ internal static class JsonReport
             targets["cpu_met"] = amortised.TotalCpuMs / scrape <= ConsoleReport.CpuTargetShare;
         }
 
-        if (r.TrimmedMemory is { } m)
+        if (r.Trimmed?.Memory is { } m)
         {
             targets["rss_mb"] = m.Memory.RssKb / 1024.0;
             targets["rss_met"] = m.Memory.RssKb / 1024.0 <= ConsoleReport.RssTargetMb;
@@ -138,8 +145,23 @@ internal static class JsonReport
             targets["private_dirty_met"] = m.Memory.PrivateDirtyKb / 1024.0 <= ConsoleReport.AnonymousTargetMb;
         }
 
+        if (r.Aot?.Memory is { } aot)
+        {
+            targets["aot_rss_mb"] = aot.Memory.RssKb / 1024.0;
+            targets["aot_rss_met"] = aot.Memory.RssKb / 1024.0 <= ConsoleReport.AotRssTargetMb;
+            targets["aot_private_dirty_mb"] = aot.Memory.PrivateDirtyKb / 1024.0;
+            targets["aot_private_dirty_met"] = aot.Memory.PrivateDirtyKb / 1024.0 <= ConsoleReport.AotPrivateDirtyTargetMb;
+            if (r.AmortisedOf(r.Aot) is { } aotCycle && r.Exporter is { } scrapeCost)
+            {
+                var share = aotCycle.TotalCpuMs / (scrapeCost.ExporterCpuPerScrapeMs + scrapeCost.PostgresCpuPerScrapeMs);
+                targets["aot_cpu_share_of_scrape"] = share;
+                targets["aot_cpu_met"] = share <= ConsoleReport.AotCpuTargetShare;
+            }
+        }
+
         targets["coverage_met"] = r.Coverage?.AtLeastTheSame;
-        targets["trimmed_works"] = r.Smoke.Count > 0 ? r.Smoke.All(s => s.Passed) : null;
+        targets["trimmed_works"] = r.Trimmed is { Smoke.Count: > 0 } t ? t.Smoke.All(s => s.Passed) : null;
+        targets["aot_works"] = r.Aot is { Smoke.Count: > 0 } a ? a.Smoke.All(s => s.Passed) : null;
         return targets;
     }
 

@@ -24,6 +24,31 @@ internal sealed record KnobResult(string Name, string Settings, string Purpose, 
 /// <summary>An agent's start: seconds and CPU until its first snapshot, then the warm-up (JIT tiering) before measuring.</summary>
 internal sealed record AgentStartup(double ReadySeconds, double ReadyCpuMs, double WarmedAtSeconds, double WarmupCpuMs);
 
+/// <summary>One self-contained build of the agent (trimmed JIT, or Native AOT) in its own run: start-up, CPU, memory, smoke check.</summary>
+internal sealed class SelfContainedRun(string label, string name)
+{
+    /// <summary>The publish's label ("trimmed", "aot").</summary>
+    public string Label { get; } = label;
+
+    /// <summary>How reports name it ("trimmed self-contained", "Native AOT").</summary>
+    public string Name { get; } = name;
+
+    public AgentStartup? Startup { get; set; }
+
+    public AgentWindow? Fast { get; set; }
+
+    /// <summary>Highest RSS reading of its memory window.</summary>
+    public MemoryReading? Memory { get; set; }
+
+    /// <summary>Collections it had run by the end of its memory window; null if /metrics had none.</summary>
+    public GcCounts? Gc { get; set; }
+
+    public List<SmokeResult> Smoke { get; set; } = [];
+
+    /// <summary>After the smoke check used gRPC, reflection and health once.</summary>
+    public MemoryReading? MemoryAfterSmoke { get; set; }
+}
+
 /// <summary>Costs of one Fleet cycle derived from the windows: fast, slow refresh alone, and amortised.</summary>
 internal sealed record FleetCycleCost(
     double AgentCpuMs, double PostgresCpuMs, double? ExecMs, double? Statements, double WallMsMedian, double WallMsMax)
@@ -57,11 +82,16 @@ internal sealed class BenchResults
 
     public AgentStartup? FrameworkDependentStartup { get; set; }
 
-    public AgentStartup? TrimmedStartup { get; set; }
+    /// <summary>The trimmed self-contained (JIT) agent.</summary>
+    public SelfContainedRun? Trimmed { get; set; }
+
+    /// <summary>The Native AOT agent.</summary>
+    public SelfContainedRun? Aot { get; set; }
+
+    /// <summary>The self-contained runs that happened, trimmed first.</summary>
+    public IEnumerable<SelfContainedRun> SelfContained => new[] { Trimmed, Aot }.OfType<SelfContainedRun>();
 
     public List<CycleSample> SlowSamples { get; set; } = [];
-
-    public AgentWindow? TrimmedFast { get; set; }
 
     public AgentScrapeCost? AgentScrape { get; set; }
 
@@ -74,21 +104,11 @@ internal sealed class BenchResults
 
     public MemoryReading? FrameworkDependentMemory { get; set; }
 
-    public MemoryReading? TrimmedMemory { get; set; }
-
-    /// <summary>Collections the trimmed agent had run by the end of its memory window; null if /metrics had none.</summary>
-    public GcCounts? TrimmedGc { get; set; }
-
-    /// <summary>The trimmed agent after the smoke check used gRPC, reflection and health once.</summary>
-    public MemoryReading? TrimmedMemoryAfterSmoke { get; set; }
-
     public string LoadAverageAtStart { get; init; } = "?";
 
     public string LoadAverageAtEnd { get; set; } = "?";
 
     public MemoryReading? ExporterMemory { get; set; }
-
-    public List<SmokeResult> Smoke { get; set; } = [];
 
     public CoverageReport? Coverage { get; set; }
 
@@ -145,6 +165,23 @@ internal sealed class BenchResults
 
     /// <summary>The fast cycle plus 1/<see cref="Ratio"/> of a slow refresh: the steady per-cycle cost with the default SlowInterval.</summary>
     public FleetCycleCost? Amortised => Combine(1.0 / Ratio);
+
+    /// <summary>
+    /// A self-contained build's amortised cycle: its own fast window plus the amortised share of the slow refresh
+    /// measured on the framework-dependent agent (the refresh is mostly PostgreSQL's work).
+    /// </summary>
+    public FleetCycleCost? AmortisedOf(SelfContainedRun run)
+    {
+        if (run.Fast is not { } w || SlowRefresh is not { } slow)
+        {
+            return null;
+        }
+
+        var share = 1.0 / Ratio;
+        return new FleetCycleCost(
+            w.AgentCpuPerCycleMs + (share * slow.AgentCpuMs), w.PostgresCpuPerCycleMs + (share * slow.PostgresCpuMs),
+            null, null, double.NaN, double.NaN);
+    }
 
     private FleetCycleCost? Combine(double share)
     {

@@ -12,7 +12,8 @@ internal sealed record PublishResult(AgentBinary Binary, string CommandLine, int
 /// developers' bin/ and obj/ are not touched and a second run is incremental:
 /// <list type="bullet">
 /// <item>framework-dependent: <c>dotnet publish agent/Fleet.Agent -c Release</c>, run as <c>dotnet fleet-agent.dll</c>;</item>
-/// <item>trimmed self-contained: <c>-r linux-x64 --self-contained -p:PublishTrimmed=true</c>, run as the apphost.</item>
+/// <item>trimmed self-contained: <c>-r linux-x64 --self-contained -p:PublishTrimmed=true</c>, run as the apphost;</item>
+/// <item>Native AOT: <c>-r linux-x64 -p:PublishAot=true</c>, one native executable.</item>
 /// </list>
 /// A publish that fails (a trim warning is an error here: warnings are errors) stops the bench with its output.
 /// </summary>
@@ -27,13 +28,16 @@ internal static partial class AgentPublisher
         PublishAsync(
             repoRoot, workRoot, "trimmed", ["-r", "linux-x64", "--self-contained", "-p:PublishTrimmed=true"], frameworkDependent: false, log, cancellationToken);
 
-    /// <summary>An already published directory (--agent-dir, --trimmed-dir), used as is.</summary>
+    public static Task<PublishResult> AotAsync(string repoRoot, string workRoot, Action<string> log, CancellationToken cancellationToken) =>
+        PublishAsync(repoRoot, workRoot, "aot", ["-r", "linux-x64", "-p:PublishAot=true"], frameworkDependent: false, log, cancellationToken);
+
+    /// <summary>An already published directory (--agent-dir, --trimmed-dir, --aot-dir), used as is.</summary>
     public static PublishResult Existing(string label, string directory, bool frameworkDependent)
     {
         var path = Path.Combine(directory, frameworkDependent ? "fleet-agent.dll" : "fleet-agent");
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"{path} not found (--{(frameworkDependent ? "agent" : "trimmed")}-dir {directory})");
+            throw new FileNotFoundException($"{path} not found (--{(frameworkDependent ? "agent" : label)}-dir {directory})");
         }
 
         return new PublishResult(new AgentBinary(label, path, frameworkDependent, DirectoryBytes(directory)), "(given)", 0, TimeSpan.Zero, Reused: true);
