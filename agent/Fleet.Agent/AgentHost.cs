@@ -55,6 +55,7 @@ public static class AgentHost
         builder.Services.AddHostedService<SelfFencingLoop>();
         builder.Services.AddSingleton<Responsiveness>();
         builder.Services.AddSingleton<DetectionTiming>();
+        builder.Services.AddSingleton<PostgresLivenessProbe>();
         builder.Services.AddHostedService<PostgresPingLoop>();
         builder.Services.AddHostedService<ReplicationTimeoutsLoop>();
         builder.Services.AddSingleton<HeapTrimStats>();

@@ -1,19 +1,18 @@
 using Fleet.Agent.Collection;
-using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Extensions.Options;
 
 namespace Fleet.Agent.Actions;
 
 /// <summary>
-/// Pings the local PostgreSQL every <see cref="Interval"/> (<see cref="PostgresPing"/>) and records the result
+/// Pings the local PostgreSQL every <see cref="Interval"/> (<see cref="PostgresLivenessProbe"/>: a query on a
+/// long-lived session, a fresh connection only when there is none) and records the result
 /// in <see cref="Responsiveness"/>. While it does not answer, publishes the last good snapshot marked
 /// UNRESPONSIVE with how long, every ping: the collection is stuck in a query meanwhile, and without this the
 /// aggregator would hear nothing (silence) instead of "alive agent, frozen PostgreSQL".
 /// </summary>
 internal sealed class PostgresPingLoop(
-    SnapshotBoard board, Responsiveness responsiveness, IOptions<AgentOptions> options, TimeProvider time, ILogger<PostgresPingLoop> logger)
+    SnapshotBoard board, Responsiveness responsiveness, PostgresLivenessProbe probe, TimeProvider time, ILogger<PostgresPingLoop> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
@@ -28,7 +27,7 @@ internal sealed class PostgresPingLoop(
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var started = LeaseClock.Now(time);
-            var outcome = await PostgresPing.PingAsync(options.Value.Postgres, Timeout, stoppingToken);
+            var outcome = await probe.PingAsync(Timeout, stoppingToken);
             var unansweredBefore = responsiveness.UnansweredFor(LeaseClock.Now(time));
             responsiveness.Record(outcome, started);
             if (board.Current is { PostgresState: PostgresState.Up } current)

@@ -18,9 +18,13 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
 {
     public const string ApplicationName = "fleet-agent";
 
+    /// <summary>application_name of the liveness probe's session (<see cref="Actions.PostgresLivenessProbe"/>).</summary>
+    public const string PingApplicationName = "fleet-agent-ping";
+
     private readonly PostgresOptions _options;
     private readonly Lazy<NpgsqlDataSource> _main;
     private readonly Lazy<NpgsqlDataSource> _settings;
+    private readonly Lazy<NpgsqlDataSource> _ping;
     private readonly UnpooledDataSources _otherDatabases;
 
     public PostgresConnectionFactory(IOptions<AgentOptions> options)
@@ -33,6 +37,7 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         _options = options;
         _main = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: true), LazyThreadSafetyMode.ExecutionAndPublication);
         _settings = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: false, sessionOptions: false), LazyThreadSafetyMode.ExecutionAndPublication);
+        _ping = new Lazy<NpgsqlDataSource>(() => Build(_options.Database, pooled: false, applicationName: PingApplicationName), LazyThreadSafetyMode.ExecutionAndPublication);
         _otherDatabases = new UnpooledDataSources(SlowQueries.MaxTableDatabases, database => Build(database, pooled: false));
     }
 
@@ -60,6 +65,14 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
     /// </summary>
     public Task<DatabaseSession> OpenSettingsSessionAsync(CancellationToken cancellationToken) =>
         OpenSessionAsync(_settings.Value, cancellationToken);
+
+    /// <summary>
+    /// Opens the liveness probe's own long-lived session ("fleet-agent-ping", unpooled, the agent's session
+    /// settings). A cancelled query on it does not wait for the server to acknowledge the cancellation: the
+    /// probe abandons the session instead (a frozen server would never answer).
+    /// </summary>
+    public ValueTask<NpgsqlConnection> OpenPingSessionAsync(CancellationToken cancellationToken) =>
+        _ping.Value.OpenConnectionAsync(cancellationToken);
 
     private static async Task<DatabaseSession> OpenSessionAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
         new(await dataSource.OpenConnectionAsync(cancellationToken));
@@ -101,7 +114,7 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         $"-c idle_in_transaction_session_timeout={Milliseconds(options.StatementTimeout * 5)}",
         "-c default_transaction_read_only=on");
 
-    internal NpgsqlDataSource Build(string database, bool pooled, bool sessionOptions = true)
+    internal NpgsqlDataSource Build(string database, bool pooled, bool sessionOptions = true, string applicationName = ApplicationName)
     {
         var builder = new NpgsqlSlimDataSourceBuilder();
         var settings = builder.ConnectionStringBuilder;
@@ -109,7 +122,12 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         settings.Port = _options.Port;
         settings.Username = _options.User;
         settings.Database = database;
-        settings.ApplicationName = ApplicationName;
+        settings.ApplicationName = applicationName;
+        if (applicationName == PingApplicationName)
+        {
+            settings.CancellationTimeout = -1;
+        }
+
         settings.Timeout = Math.Max(1, (int)Math.Ceiling(_options.ConnectTimeout.TotalSeconds));
         settings.CommandTimeout = Math.Max(1, (int)Math.Ceiling(CommandTimeout.TotalSeconds));
         if (sessionOptions)
@@ -153,6 +171,11 @@ internal sealed class PostgresConnectionFactory : IAsyncDisposable
         if (_settings.IsValueCreated)
         {
             await _settings.Value.DisposeAsync();
+        }
+
+        if (_ping.IsValueCreated)
+        {
+            await _ping.Value.DisposeAsync();
         }
 
         await _otherDatabases.DisposeAsync();

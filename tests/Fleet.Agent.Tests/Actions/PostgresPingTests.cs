@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 using Fleet.Agent.Actions;
+using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Agent.Tests.Collection;
 using Fleet.LocalFleet.Postgres;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Fleet.Agent.Tests.Actions;
 
@@ -70,6 +73,71 @@ public sealed class PostgresPingTests(LonePrimaryFixture fixture) : IClassFixtur
         }
 
         Assert.Equal(PingOutcome.Answered, await PingAsync(new PostgresOptions { Host = Primary.Host, Port = Primary.Port }));
+    }
+
+    [Fact]
+    public async Task LivenessProbe_OneLongLivedSessionAnswersEveryPing_FrozenNoAnswer_StoppedRefused_ThenBack()
+    {
+        var postgres = new PostgresOptions { Host = Primary.Host, Port = Primary.Port };
+        await using var connections = new PostgresConnectionFactory(postgres);
+        await using var probe = new PostgresLivenessProbe(connections, Options.Create(new AgentOptions { Postgres = postgres }), TimeProvider.System);
+
+        // Answered, and every ping after the first goes over one session: no backend forked per ping.
+        Assert.Equal(PingOutcome.Answered, await probe.PingAsync(PingTimeout, CancellationToken.None));
+        Assert.True(probe.HasSession, "no session after a first answered ping");
+        var backends = await PingBackendsAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(PingOutcome.Answered, await probe.PingAsync(PingTimeout, CancellationToken.None));
+        }
+
+        Assert.Single(backends);
+        Assert.Equal(backends, await PingBackendsAsync());
+
+        // Frozen: the session's query goes unanswered within the timeout; the session is given up.
+        Primary.Freeze();
+        try
+        {
+            Assert.Equal(PingOutcome.NoAnswer, await probe.PingAsync(PingTimeout, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.False(probe.HasSession);
+            Assert.Equal(PingOutcome.NoAnswer, await probe.PingAsync(PingTimeout, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            Primary.Thaw();
+        }
+
+        Assert.Equal(PingOutcome.Answered, await probe.PingAsync(PingTimeout, CancellationToken.None));
+        Assert.True(probe.HasSession, "no new session once the server answers again");
+
+        // Stopped: the broken session falls back to a fresh connection, which is refused.
+        await Primary.StopAsync(PostgresStopMode.Fast).WaitAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            Assert.Equal(PingOutcome.Refused, await probe.PingAsync(PingTimeout, CancellationToken.None));
+            Assert.False(probe.HasSession);
+        }
+        finally
+        {
+            await Primary.StartAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        }
+
+        Assert.Equal(PingOutcome.Answered, await probe.PingAsync(PingTimeout, CancellationToken.None));
+    }
+
+    private async Task<List<int>> PingBackendsAsync()
+    {
+        await using var connection = await Primary.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = PostgresConnectionFactory.PingApplicationName });
+        var pids = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            pids.Add(reader.GetInt32(0));
+        }
+
+        return pids;
     }
 
     private static Task<PingOutcome> PingAsync(PostgresOptions options) => PostgresPing.PingAsync(options, PingTimeout, CancellationToken.None);
