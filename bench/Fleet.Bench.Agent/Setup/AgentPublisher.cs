@@ -105,8 +105,11 @@ internal static partial class AgentPublisher
         return new PublishResult(new AgentBinary(label, path, frameworkDependent, DirectoryBytes(output)), commandLine, warnings, stopwatch.Elapsed, Reused: false);
     }
 
+    /// <summary>What a deployment ships: the publish without debug symbols (.pdb, the AOT binary's .dbg) and XML docs.</summary>
     private static long DirectoryBytes(string directory) =>
-        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories)
+            .Where(f => f.Extension is not (".pdb" or ".dbg" or ".xml"))
+            .Sum(f => f.Length);
 
     [GeneratedRegex(@"\b(warning|error) [A-Z]+[0-9]+")]
     private static partial Regex WarningOrError();

@@ -25,6 +25,19 @@ internal sealed class ArchiveCopy : IDisposable
 
     public void Delete(string name) => File.Delete(Path(name));
 
+    /// <summary>
+    /// Flips one bit in the middle of a WAL record's data (<see cref="ArchiveClusterFixture.Record"/>): every page
+    /// header stays intact, so only a deep verification (record CRCs) can find it.
+    /// </summary>
+    public async Task FlipBitInsideRecordAsync((string Segment, ulong Lsn, int Length) record)
+    {
+        var (segment, lsn, length) = record;
+        var bytes = await File.ReadAllBytesAsync(Path(segment));
+        var offset = (int)(lsn % (ulong)bytes.Length) + Fleet.Agent.Archive.Wal.WalFormat.RecordHeaderSize + ((length - Fleet.Agent.Archive.Wal.WalFormat.RecordHeaderSize) / 2);
+        bytes[offset] ^= 0x10;
+        await File.WriteAllBytesAsync(Path(segment), bytes);
+    }
+
     /// <summary>One verification of this copy with a fresh cache (unless one is given).</summary>
     public Task<VerificationOutcome> VerifyAsync(
         NodeView node, bool deep = false, ArchiveSettings? settings = null, SegmentCache? cache = null, IArchiveReader? reader = null,

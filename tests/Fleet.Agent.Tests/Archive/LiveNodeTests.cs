@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Archive.Verification;
-using Fleet.Agent.Archive.Wal;
 using Fleet.Agent.Collection;
 using Fleet.Agent.Configuration;
 using Fleet.Protos.V1;
@@ -228,13 +227,7 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
     public async Task Executable_VerifyArchiveSubcommand_ExitCodeFromVerdict()
     {
         using var archive = new ArchiveCopy(fixture.TemplateA);
-        var node = fixture.A.Replicas[0];
-        var config = Path.Combine(archive.Directory, "agent.json");
-        await File.WriteAllTextAsync(config, $$"""
-            { "Node": { "Name": "node1", "Cluster": "archive-tests", "Region": "kr-central" },
-              "Postgres": { "Host": "{{node.Host}}", "Port": {{node.Port}} },
-              "Archive": { "Location": "{{archive.Directory}}", "Region": "kr-central" } }
-            """);
+        var config = await WriteExecutableConfigAsync(archive, fixture.A.Replicas[0]);
 
         var ok = await RunExecutableAsync("verify-archive", "--config", config);
         archive.Delete(fixture.Timeline1Segments[^2]);
@@ -253,18 +246,9 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
     public async Task Executable_VerifyArchive_FlippedByteInsideRecord_HeaderRunPasses_DeepRunFindsIt_Json()
     {
         using var archive = new ArchiveCopy(fixture.TemplateA);
-        var (segment, lsn, length) = fixture.Record;
-        var bytes = await File.ReadAllBytesAsync(archive.Path(segment));
-        var offset = (int)(lsn % (ulong)bytes.Length) + WalFormat.RecordHeaderSize + ((length - WalFormat.RecordHeaderSize) / 2);
-        bytes[offset] ^= 0x10;
-        await File.WriteAllBytesAsync(archive.Path(segment), bytes);
-        var node = fixture.A.Replicas[0];
-        var config = Path.Combine(archive.Directory, "agent.json");
-        await File.WriteAllTextAsync(config, $$"""
-            { "Node": { "Name": "node1", "Cluster": "archive-tests", "Region": "kr-central" },
-              "Postgres": { "Host": "{{node.Host}}", "Port": {{node.Port}} },
-              "Archive": { "Location": "{{archive.Directory}}", "Region": "kr-central" } }
-            """);
+        await archive.FlipBitInsideRecordAsync(fixture.Record);
+        var segment = fixture.Record.Segment;
+        var config = await WriteExecutableConfigAsync(archive, fixture.A.Replicas[0]);
 
         // The damage keeps every header intact: only reading the records finds it.
         var headers = await RunExecutableAsync("verify-archive", "--config", config);
@@ -276,6 +260,18 @@ public sealed class LiveNodeTests(ArchiveClusterFixture fixture)
         var text = report.RootElement.GetRawText();
         Assert.Contains(FindingCodes.RecordCrcMismatch, text, StringComparison.Ordinal);
         Assert.Contains(segment, text, StringComparison.Ordinal);
+    }
+
+    /// <summary>The configuration file the executable's verify-archive reads: this copy, checked against <paramref name="node"/>.</summary>
+    private static async Task<string> WriteExecutableConfigAsync(ArchiveCopy archive, IPostgresNode node)
+    {
+        var config = Path.Combine(archive.Directory, "agent.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "Node": { "Name": "node1", "Cluster": "archive-tests", "Region": "kr-central" },
+              "Postgres": { "Host": "{{node.Host}}", "Port": {{node.Port}} },
+              "Archive": { "Location": "{{archive.Directory}}", "Region": "kr-central" } }
+            """);
+        return config;
     }
 
     private static AgentOptions AgentOptionsFor(string archive, IPostgresNode node) => new()

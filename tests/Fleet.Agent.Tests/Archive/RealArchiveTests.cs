@@ -186,11 +186,8 @@ public sealed class RealArchiveTests(ArchiveClusterFixture fixture, ITestOutputH
     public async Task Verify_FlippedByteInsideRecord_DeepReportsCrcMismatchWithSegmentAndLsn()
     {
         using var archive = new ArchiveCopy(fixture.TemplateA);
-        var (segment, lsn, length) = fixture.Record;
-        var bytes = await File.ReadAllBytesAsync(archive.Path(segment));
-        var offset = (int)(lsn % (ulong)bytes.Length) + WalFormat.RecordHeaderSize + ((length - WalFormat.RecordHeaderSize) / 2);
-        bytes[offset] ^= 0x10;
-        await File.WriteAllBytesAsync(archive.Path(segment), bytes);
+        var (segment, lsn, _) = fixture.Record;
+        await archive.FlipBitInsideRecordAsync(fixture.Record);
 
         var headers = (await archive.VerifyAsync(fixture.NodeA, deep: false)).Status;
         var deep = (await archive.VerifyAsync(fixture.NodeA, deep: true)).Status;

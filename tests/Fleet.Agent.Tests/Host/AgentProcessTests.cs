@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using Fleet.Hosting.Grpc;
 using Fleet.LocalFleet.Postgres;
@@ -112,8 +111,8 @@ public sealed class AgentProcessTests : IAsyncLifetime
         // SIGTERM: each exits 0 within the budget.
         foreach (var agent in new[] { primary, replica })
         {
-            var took = await agent.TerminateAsync(StopBudget);
-            Assert.True(agent.ExitCode == 0, $"{agent.Name} exited {agent.ExitCode} after SIGTERM:\n{agent.Output}");
+            var took = await agent.Process.TerminateAsync(StopBudget);
+            Assert.True(agent.Process.ExitCode == 0, $"{agent.Name} exited {agent.Process.ExitCode} after SIGTERM:\n{agent.Process.Output}");
             Assert.True(took < StopBudget, $"{agent.Name} took {took} to stop");
         }
     }
@@ -141,19 +140,9 @@ public sealed class AgentProcessTests : IAsyncLifetime
             ["Tls:KeyFile"] = Write(directory, "tls.key", server.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem()),
             ["Tls:CaFile"] = Write(directory, "ca.crt", _ca.Certificate.ExportCertificatePem()),
         };
-        var info = AgentExecutable.StartInfo([]);
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith(AgentHost.EnvironmentPrefix, StringComparison.Ordinal)).ToList())
-        {
-            info.Environment.Remove(name);
-        }
-
-        foreach (var (key, value) in settings)
-        {
-            info.Environment[AgentHost.EnvironmentPrefix + key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        return new AgentChild(node.Name, Process.Start(info) ?? throw new InvalidOperationException("fleet-agent did not start"),
-            new Uri($"https://127.0.0.1:{ports}"), new Uri($"http://127.0.0.1:{ports + 1}"), Path.Combine(directory, "state"), _ca);
+        var process = ChildDaemon.Start(AgentExecutable.Command, [],
+            settings.ToDictionary(s => AgentHost.EnvironmentPrefix + s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value));
+        return new AgentChild(node.Name, process, new Uri($"https://127.0.0.1:{ports}"), new Uri($"http://127.0.0.1:{ports + 1}"), Path.Combine(directory, "state"), _ca);
     }
 
     private static async Task<GetStatusResponse> WaitForStatusAsync(AgentChild agent, GrpcChannel channel, Func<GetStatusResponse, bool> condition, string what)
@@ -162,9 +151,9 @@ public sealed class AgentProcessTests : IAsyncLifetime
         var last = "no answer yet";
         while (deadline.Elapsed < ReadyTimeout)
         {
-            if (agent.HasExited)
+            if (agent.Process.HasExited)
             {
-                Assert.Fail($"{agent.Name} exited ({agent.ExitCode}) before it showed {what}:\n{agent.Output}");
+                Assert.Fail($"{agent.Name} exited ({agent.Process.ExitCode}) before it showed {what}:\n{agent.Process.Output}");
             }
 
             try
@@ -185,7 +174,7 @@ public sealed class AgentProcessTests : IAsyncLifetime
             await Task.Delay(200);
         }
 
-        Assert.Fail($"{agent.Name} did not show {what} within {ReadyTimeout.TotalSeconds:F0} s; last: {last}\n{agent.Output}");
+        Assert.Fail($"{agent.Name} did not show {what} within {ReadyTimeout.TotalSeconds:F0} s; last: {last}\n{agent.Process.Output}");
         return null!;
     }
 
@@ -222,87 +211,22 @@ public sealed class AgentProcessTests : IAsyncLifetime
         return path;
     }
 
-    /// <summary>One agent process: its addresses, its output, and a SIGTERM stop.</summary>
-    private sealed class AgentChild : IAsyncDisposable
+    /// <summary>One agent process and where it listens.</summary>
+    private sealed class AgentChild(string name, ChildDaemon process, Uri grpc, Uri http, string stateDirectory, TestCertificateAuthority ca) : IAsyncDisposable
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly TestCertificateAuthority _ca;
+        public string Name { get; } = name;
 
-        public AgentChild(string name, Process process, Uri grpc, Uri http, string stateDirectory, TestCertificateAuthority ca)
-        {
-            Name = name;
-            _process = process;
-            GrpcAddress = grpc;
-            HttpAddress = http;
-            StateDirectory = stateDirectory;
-            _ca = ca;
-            process.OutputDataReceived += (_, line) => Append(line.Data);
-            process.ErrorDataReceived += (_, line) => Append(line.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
+        public ChildDaemon Process { get; } = process;
 
-        public string Name { get; }
+        public Uri GrpcAddress { get; } = grpc;
 
-        public Uri GrpcAddress { get; }
+        public Uri HttpAddress { get; } = http;
 
-        public Uri HttpAddress { get; }
-
-        public string StateDirectory { get; }
-
-        public bool HasExited => _process.HasExited;
-
-        public int ExitCode => _process.ExitCode;
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
+        public string StateDirectory { get; } = stateDirectory;
 
         public GrpcChannel Channel(X509Certificate2 clientCertificate) =>
-            GrpcChannels.ForAddress(GrpcAddress, new GrpcClientOptions { ServerCertificateAuthority = _ca.Certificate, ClientCertificate = clientCertificate });
+            GrpcChannels.ForAddress(GrpcAddress, new GrpcClientOptions { ServerCertificateAuthority = ca.Certificate, ClientCertificate = clientCertificate });
 
-        /// <summary>Sends SIGTERM and waits for the exit; returns how long it took.</summary>
-        public async Task<TimeSpan> TerminateAsync(TimeSpan budget)
-        {
-            var clock = Stopwatch.StartNew();
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync();
-            }
-
-            using var timeout = new CancellationTokenSource(budget + TimeSpan.FromSeconds(20));
-            await _process.WaitForExitAsync(timeout.Token);
-            return clock.Elapsed;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-
-            _process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_output)
-                {
-                    _output.AppendLine(line);
-                }
-            }
-        }
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
     }
 }
