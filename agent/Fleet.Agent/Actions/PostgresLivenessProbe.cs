@@ -15,36 +15,48 @@ namespace Fleet.Agent.Actions;
 /// opened (a wrong password, no connection slot) is tried again at most every <see cref="SessionRetry"/>, so
 /// a misconfigured agent does not fill the server log.
 /// </summary>
+/// <remarks>
+/// The deadline is the probe's own, never Npgsql's: cancelling a query through Npgsql sends a cancel request on
+/// a new connection and waits for the postmaster to close it, which a frozen postmaster does not do; and closing
+/// a connection whose query is in flight waits for the query. So a query that misses its deadline stays
+/// outstanding: every later ping waits on it again (it is the server's answer the probe wants, not a new
+/// question), reports no answer until it completes, and the session is given up only once it fails (the server
+/// was killed or stopped, or Npgsql's command timeout broke the connection).
+/// </remarks>
 internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connections, IOptions<AgentOptions> options, TimeProvider time) : IAsyncDisposable
 {
     public static readonly TimeSpan SessionRetry = TimeSpan.FromSeconds(30);
 
     private NpgsqlConnection? _session;
     private NpgsqlCommand? _select;
+    private Task? _outstanding;
     private DateTimeOffset _nextSessionAttempt = DateTimeOffset.MinValue;
 
     /// <summary>True while pings go over the long-lived session (no new connection per ping).</summary>
     public bool HasSession => _session is not null;
 
+    /// <summary>True while a query on the session has not been answered (the server is frozen or stalled).</summary>
+    public bool HasOutstandingQuery => _outstanding is { IsCompleted: false };
+
     public async Task<PingOutcome> PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_select is { } select)
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(timeout);
+            var query = _outstanding ??= select.ExecuteScalarAsync(CancellationToken.None);
             try
             {
-                await select.ExecuteScalarAsync(deadline.Token);
+                await query.WaitAsync(timeout, time, cancellationToken);
+                _outstanding = null;
                 return PingOutcome.Answered;
             }
-            catch (Exception) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (TimeoutException)
             {
-                await DropSessionAsync();
                 return PingOutcome.NoAnswer;
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is NpgsqlException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
             {
                 // The session broke (server stopped, backend terminated, connection reset): a fresh connection tells why.
+                _outstanding = null;
                 await DropSessionAsync();
             }
         }
@@ -52,32 +64,24 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
         var outcome = await PostgresPing.PingAsync(options.Value.Postgres, timeout, cancellationToken);
         if (outcome == PingOutcome.Answered && time.GetUtcNow() >= _nextSessionAttempt)
         {
-            await TryOpenSessionAsync(timeout, cancellationToken);
+            await TryOpenSessionAsync(cancellationToken);
         }
 
         return outcome;
     }
 
-    private async Task TryOpenSessionAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task TryOpenSessionAsync(CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        NpgsqlConnection? session = null;
         try
         {
-            session = await connections.OpenPingSessionAsync(deadline.Token);
-            var select = new NpgsqlCommand("SELECT 1", session);
-            await select.PrepareAsync(deadline.Token);
-            (_session, _select) = (session, select);
+            // Bounded by the connect timeout; no cancel request is involved before a session exists.
+            var session = await connections.OpenPingSessionAsync(cancellationToken);
+            (_session, _select) = (session, new NpgsqlCommand("SELECT 1", session));
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
             // The fallback ping keeps working meanwhile; the next attempt waits.
             _nextSessionAttempt = time.GetUtcNow() + SessionRetry;
-            if (session is not null)
-            {
-                await session.DisposeAsync();
-            }
         }
     }
 
@@ -96,5 +100,13 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
         }
     }
 
-    public ValueTask DisposeAsync() => new(DropSessionAsync());
+    public async ValueTask DisposeAsync()
+    {
+        // Closing under an unanswered query would wait for a frozen server; the process is stopping, and its
+        // exit closes the socket.
+        if (!HasOutstandingQuery)
+        {
+            await DropSessionAsync();
+        }
+    }
 }
