@@ -13,6 +13,12 @@ namespace Fleet.Aggregator.Api;
 internal sealed class FleetApi(FleetReader reader, FleetQueries queries, FleetState fleet, FleetChangeFeed feed, IAlertView alerts, Failover.FailoverController failover,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, TimeProvider time) : FleetService.FleetServiceBase
 {
+    /// <summary>At most this many watch changes wait in the response buffer for a flush.</summary>
+    private const int WatchFlushEvery = 64;
+
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+    private static readonly WriteOptions FlushingWrite = new();
+
     public override Task<ListClustersResponse> ListClusters(ListClustersRequest request, ServerCallContext context) =>
         Task.FromResult(queries.ListClusters());
 
@@ -53,17 +59,27 @@ internal sealed class FleetApi(FleetReader reader, FleetQueries queries, FleetSt
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
-            await foreach (var change in watcher.Reader.ReadAllAsync(stopping.Token).WithCancellation(stopping.Token))
+            var changes = watcher.Reader;
+            while (await changes.WaitToReadAsync(stopping.Token))
             {
-                var outgoing = change;
-                if (!request.IncludeSnapshots && change.ChangeCase is FleetChange.ChangeOneofCase.NodeUpdated)
+                // Changes already queued go out in one flush (one socket write, not one per change); the last
+                // of a pass, or every WatchFlushEvery-th, flushes, so nothing waits for a later change.
+                var buffered = 0;
+                while (changes.TryRead(out var change))
                 {
-                    outgoing = change.Clone();
-                    outgoing.NodeUpdated.Snapshot = null;
-                    outgoing.NodeUpdated.Archive = null;
-                }
+                    var outgoing = change;
+                    if (!request.IncludeSnapshots && change.ChangeCase is FleetChange.ChangeOneofCase.NodeUpdated)
+                    {
+                        outgoing = change.Clone();
+                        outgoing.NodeUpdated.Snapshot = null;
+                        outgoing.NodeUpdated.Archive = null;
+                    }
 
-                await responses.WriteAsync(outgoing, context.CancellationToken);
+                    var flush = changes.Count == 0 || ++buffered == WatchFlushEvery;
+                    buffered = flush ? 0 : buffered;
+                    responses.WriteOptions = flush ? FlushingWrite : BufferedWrite;
+                    await responses.WriteAsync(outgoing, context.CancellationToken);
+                }
             }
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)

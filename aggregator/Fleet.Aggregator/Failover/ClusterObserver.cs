@@ -14,14 +14,9 @@ public static class ClusterObserver
     /// </summary>
     public static ClusterObservation Observe(string cluster, IReadOnlyList<NodeRecord> records, ClusterMemory memory, string region, DateTimeOffset now, TimeSpan silentAfter)
     {
-        ArgumentNullException.ThrowIfNull(records);
-        ArgumentNullException.ThrowIfNull(memory);
+        var primaryObservation = ObservePrimary(records, memory, now, silentAfter);
         var primaryName = memory.Primary;
-        var primary = records.FirstOrDefault(r => r.Key.Node == primaryName);
-        var heardAt = primary?.LastActivity ?? memory.Since;
-        var silent = primary is null || !primary.Connected || now - heardAt > silentAfter;
-        var up = !silent && primary!.Snapshot?.PostgresState == PostgresState.Up;
-        DateTimeOffset? unhealthySince = silent ? heardAt : up ? null : memory.PostgresDownSince ?? now;
+        var primary = Find(records, primaryName);
         var primarySnapshot = primary?.Snapshot;
         var synchronous = primarySnapshot?.Standbys.Where(s => s.SyncState is "sync" or "quorum").Select(s => s.ApplicationName).ToHashSet(StringComparer.Ordinal) ?? [];
 
@@ -47,19 +42,47 @@ public static class ClusterObserver
             Cluster = cluster,
             Region = primary?.Hello.Identity.Region ?? region,
             Now = now,
-            Primary = new PrimaryObservation
-            {
-                Node = primaryName,
-                LastHeardAt = heardAt,
-                PostgresUp = up,
-                UnhealthySince = unhealthySince,
-                ConfirmedDownAndFenced = !silent && primary!.Fenced && !up,
-                LastLeaseGrantedAt = memory.LastGrantAt,
-                LastKnownLsn = primarySnapshot?.Primary?.FlushLsn ?? 0,
-            },
+            Primary = primaryObservation,
             Replicas = replicas,
             PendingCandidate = memory.PendingCandidate,
             PendingEpoch = memory.PendingEpoch,
         };
+    }
+
+    /// <summary>
+    /// The primary's part of <see cref="Observe"/> alone: enough for <see cref="FailoverPolicy.NeedsEvaluation"/>,
+    /// so the controller's periodic pass over every cluster builds nothing more for a healthy one.
+    /// </summary>
+    public static PrimaryObservation ObservePrimary(IReadOnlyList<NodeRecord> records, ClusterMemory memory, DateTimeOffset now, TimeSpan silentAfter)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(memory);
+        var primary = Find(records, memory.Primary);
+        var heardAt = primary?.LastActivity ?? memory.Since;
+        var silent = primary is null || !primary.Connected || now - heardAt > silentAfter;
+        var up = !silent && primary!.Snapshot?.PostgresState == PostgresState.Up;
+        return new PrimaryObservation
+        {
+            Node = memory.Primary,
+            LastHeardAt = heardAt,
+            PostgresUp = up,
+            UnhealthySince = silent ? heardAt : up ? null : memory.PostgresDownSince ?? now,
+            ConfirmedDownAndFenced = !silent && primary!.Fenced && !up,
+            LastLeaseGrantedAt = memory.LastGrantAt,
+            LastKnownLsn = primary?.Snapshot?.Primary?.FlushLsn ?? 0,
+        };
+    }
+
+    private static NodeRecord? Find(IReadOnlyList<NodeRecord> records, string node)
+    {
+        foreach (var record in records)
+        {
+            if (record.Key.Node == node)
+            {
+                return record;
+            }
+        }
+
+        return null;
     }
 }

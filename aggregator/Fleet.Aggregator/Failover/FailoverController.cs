@@ -233,8 +233,12 @@ internal sealed partial class FailoverController(
             return;
         }
 
-        var observation = ClusterObserver.Observe(cluster, fleet.ClusterNodes(cluster), memory, aggregatorOptions.Value.Region, time.GetUtcNow(), SilentAfter);
-        var verdict = FailoverPolicy.Evaluate(observation, Options);
+        // Runs for every cluster every 200 ms: a healthy primary settles it before the replicas are observed.
+        var records = fleet.ClusterNodes(cluster);
+        var now = time.GetUtcNow();
+        var verdict = FailoverPolicy.NeedsEvaluation(ClusterObserver.ObservePrimary(records, memory, now, SilentAfter))
+            ? FailoverPolicy.Evaluate(ClusterObserver.Observe(cluster, records, memory, aggregatorOptions.Value.Region, now, SilentAfter), Options)
+            : FailoverVerdict.Healthy;
         var summary = verdict.Action == FailoverAction.None ? string.Empty : string.Join("; ", verdict.Reasons.Skip(1));
         if (summary != track.LastSummary)
         {

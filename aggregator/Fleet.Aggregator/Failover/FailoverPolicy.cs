@@ -12,6 +12,16 @@ namespace Fleet.Aggregator.Failover;
 /// </summary>
 public static class FailoverPolicy
 {
+    /// <summary>
+    /// False while the primary is healthy: the verdict is then <see cref="FailoverVerdict.Healthy"/> whatever the
+    /// replicas say, so the rest of the cluster need not be observed.
+    /// </summary>
+    public static bool NeedsEvaluation(PrimaryObservation primary)
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        return primary.UnhealthySince is not null;
+    }
+
     public static FailoverVerdict Evaluate(ClusterObservation cluster, FailoverOptions options)
     {
         ArgumentNullException.ThrowIfNull(cluster);
@@ -19,7 +29,7 @@ public static class FailoverPolicy
         var primary = cluster.Primary;
         if (primary.UnhealthySince is not { } unhealthySince)
         {
-            return new FailoverVerdict(FailoverAction.None, null, [], []);
+            return FailoverVerdict.Healthy;
         }
 
         var reasons = new List<string>();

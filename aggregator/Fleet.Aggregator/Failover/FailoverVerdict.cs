@@ -21,5 +21,8 @@ public enum FailoverAction
 /// <summary>The decision, its reasons (sentences, asserted by tests) and every candidate's evaluation.</summary>
 public sealed record FailoverVerdict(FailoverAction Action, string? Candidate, IReadOnlyList<string> Reasons, IReadOnlyList<CandidateEvaluation> Candidates)
 {
+    /// <summary>The verdict for a healthy primary: nothing to do, no reasons.</summary>
+    public static readonly FailoverVerdict Healthy = new(FailoverAction.None, null, [], []);
+
     public string Summary => Reasons.Count == 0 ? Action.ToString() : $"{Action}: {string.Join("; ", Reasons)}";
 }

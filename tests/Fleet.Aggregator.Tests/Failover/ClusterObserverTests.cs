@@ -75,6 +75,58 @@ public sealed class ClusterObserverTests
         Assert.Equal("node2", verdict.Candidate);
     }
 
+    public static TheoryData<string, double> PrimaryStates() => new()
+    {
+        { "reporting up", 0.5 }, { "reporting up", 1.4 }, { "reporting up", 1.6 }, { "reporting up", 30 },
+        { "reporting down", 0.5 }, { "reporting down", 10 }, { "down and fenced", 0.5 }, { "unresponsive", 0.5 },
+        { "disconnected", 0.5 }, { "no record", 0.5 }, { "no record", 10 },
+    };
+
+    [Theory]
+    [MemberData(nameof(PrimaryStates))]
+    public void ObservePrimary_IsObservesPrimary_AndNeedsEvaluationExactlyWhenTheVerdictIsNotNone(string state, double secondsAfterReport)
+    {
+        // The controller's fast path (docs/failover.md, "Detection") must never change a verdict.
+        var memory = Restarted("node0") with { LastGrantAt = Start.AddSeconds(59) };
+        var records = new List<NodeRecord> { Replica("node1", streamingPort: 6000), Replica("node2", streamingPort: null) };
+        if (state != "no record")
+        {
+            records.Insert(0, Primary(state));
+        }
+
+        var now = Start.AddSeconds(60 + secondsAfterReport);
+        var full = ClusterObserver.Observe("pg", records, memory, "local", now, SilentAfter);
+        var primary = ClusterObserver.ObservePrimary(records, memory, now, SilentAfter);
+        var verdict = FailoverPolicy.Evaluate(full, new FailoverOptions());
+
+        Assert.Equal(full.Primary, primary);
+        Assert.Equal(verdict.Action != FailoverAction.None, FailoverPolicy.NeedsEvaluation(primary));
+        Assert.Equal(state == "reporting up" && secondsAfterReport <= SilentAfter.TotalSeconds, !FailoverPolicy.NeedsEvaluation(primary));
+    }
+
+    private static NodeRecord Primary(string state) => new()
+    {
+        Key = new NodeKey("pg", "node0"),
+        Hello = new AgentHello { Identity = new NodeIdentity { Name = "node0", Cluster = "pg", Region = "local" }, Role = NodeRole.Primary, AdvertisePort = 6000 },
+        SessionId = 1,
+        Peer = "127.0.0.1",
+        ConnectedAt = Start.AddSeconds(-1),
+        LastReportAt = Start.AddSeconds(60),
+        Connected = state != "disconnected",
+        Fenced = state == "down and fenced",
+        Snapshot = new NodeSnapshot
+        {
+            PostgresState = state switch
+            {
+                "reporting down" or "down and fenced" => PostgresState.Down,
+                "unresponsive" => PostgresState.Unresponsive,
+                _ => PostgresState.Up,
+            },
+            Role = NodeRole.Primary,
+            Primary = new NodeSnapshot.Types.Primary { FlushLsn = 0x2000 },
+        },
+    };
+
     private static ClusterMemory Restarted(string primary) => new() { Primary = primary, Since = Start, LastGrantAt = Start };
 
     private static NodeRecord Replica(string name, uint? streamingPort) => new()
