@@ -3,6 +3,7 @@
 #   apt:  PostgreSQL server binaries, python3-grpcio + python3-protobuf (interop peer),
 #         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks),
 #         iproute2 + iptables (the network-namespace chaos tests),
+#         etcd-server (the aggregators' leader election tests: a real three-member cluster),
 #         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
 #   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
 #   dotnet: NuGet restore of the solution
@@ -26,6 +27,7 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missi
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/iptables ] || missing+=(iptables)
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
@@ -39,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts the packaged services on install; Fleet starts its own instances on free ports.
-  for svc in postgresql prometheus prometheus-postgres-exporter; do
+  for svc in postgresql prometheus prometheus-postgres-exporter etcd; do
     if command -v systemctl >/dev/null 2>&1; then as_root systemctl stop "$svc" >/dev/null 2>&1 || true; fi
     if command -v service >/dev/null 2>&1; then as_root service "$svc" stop >/dev/null 2>&1 || true; fi
   done

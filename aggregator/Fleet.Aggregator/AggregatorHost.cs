@@ -1,6 +1,7 @@
 using Fleet.Aggregator.Api;
 using Fleet.Aggregator.Configuration;
 using Fleet.Aggregator.Dashboard;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Failover;
 using Fleet.Aggregator.Health;
 using Fleet.Aggregator.Ingest;
@@ -54,6 +55,7 @@ public static class AggregatorHost
         services.AddSingleton<AgentSessions>();
         services.AddSingleton<IngestCounters>();
         services.AddFleetMonitoring();
+        services.AddCoordination(builder.Configuration);
         services.AddFailover(builder.Configuration);
         services.AddSingleton<AgentLinkService>();
         services.AddSingleton<FleetQueries>();

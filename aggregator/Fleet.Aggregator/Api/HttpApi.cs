@@ -78,6 +78,7 @@ internal static class HttpApi
     {
         RefusalKind.NotFound => StatusCodes.Status404NotFound,
         RefusalKind.StaleEpoch => StatusCodes.Status409Conflict,
+        RefusalKind.NotLeader => StatusCodes.Status421MisdirectedRequest,
         _ => StatusCodes.Status400BadRequest,
     };
 

@@ -14,6 +14,7 @@ internal sealed class RefusalInterceptor : Interceptor
     {
         RefusalKind.NotFound => StatusCode.NotFound,
         RefusalKind.StaleEpoch => StatusCode.Aborted,
+        RefusalKind.NotLeader => StatusCode.FailedPrecondition,
         _ => StatusCode.InvalidArgument,
     };
 

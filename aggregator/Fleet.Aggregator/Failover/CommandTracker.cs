@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Ingest;
 using Fleet.Aggregator.State;
 using Fleet.Protos.V1;
@@ -6,8 +7,12 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Failover;
 
-/// <summary>Sends commands to agents and awaits their results, matched by command id.</summary>
-public sealed class CommandTracker(AgentSessions sessions)
+/// <summary>
+/// Sends commands to agents and awaits their results, matched by command id. Every command leaves through
+/// here, and only while this aggregator leads: a follower, or a leader whose term has lapsed, sends nothing
+/// (<see cref="NotLeaderException"/>).
+/// </summary>
+public sealed class CommandTracker(AgentSessions sessions, ILeadership leadership, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<CommandResult>> _pending = new(StringComparer.Ordinal);
     private long _next;
@@ -20,6 +25,7 @@ public sealed class CommandTracker(AgentSessions sessions)
     /// </summary>
     public async Task<CommandResult> SendAsync(NodeKey node, AggregatorCommand command, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        RequireLeadership(command);
         var session = sessions.Get(node) ?? throw new TimeoutException($"node {node} has no open link");
         command.CommandId = $"{node.Cluster}/{node.Node}/{command.CommandCase}/{Interlocked.Increment(ref _next)}-{Environment.TickCount64}";
         command.Timeout = Duration.FromTimeSpan(timeout);
@@ -59,8 +65,21 @@ public sealed class CommandTracker(AgentSessions sessions)
     }
 
     /// <summary>Fire and forget (lease grants): no result is expected.</summary>
-    public Task SendOneWayAsync(NodeKey node, AggregatorCommand command, CancellationToken cancellationToken) =>
-        sessions.Get(node) is { } session ? session.SendAsync(command, cancellationToken) : Task.CompletedTask;
+    public Task SendOneWayAsync(NodeKey node, AggregatorCommand command, CancellationToken cancellationToken)
+    {
+        RequireLeadership(command);
+        return sessions.Get(node) is { } session ? session.SendAsync(command, cancellationToken) : Task.CompletedTask;
+    }
+
+    private void RequireLeadership(AggregatorCommand command)
+    {
+        if (!leadership.IsLeader(time.GetUtcNow()))
+        {
+            var status = leadership.Status(time.GetUtcNow());
+            throw new NotLeaderException(status, $"{command.CommandCase} not sent: this aggregator does not lead the region" +
+                (status.Holder is { } holder ? $" (the leader is {holder}{(status.Address is { } address ? " at " + address : string.Empty)})" : " (no leader known)"));
+        }
+    }
 
     /// <summary>Completes the waiter of a result; false for results nobody waits for (late or unknown).</summary>
     public bool Complete(CommandResult result) =>
@@ -73,3 +92,12 @@ public sealed class CommandTracker(AgentSessions sessions)
 /// right; it is known at once, and a repair command is sent again when the agent reconnects.
 /// </summary>
 public sealed class CommandLinkClosedException(string message) : TimeoutException(message);
+
+/// <summary>
+/// A command was not sent because this aggregator does not lead its region (it follows, or its term lapsed):
+/// unlike a timeout, the agent certainly did not act on it.
+/// </summary>
+public sealed class NotLeaderException(LeadershipStatus leadership, string message) : Exception(message)
+{
+    public LeadershipStatus Leadership { get; } = leadership;
+}

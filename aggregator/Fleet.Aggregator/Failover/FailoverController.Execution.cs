@@ -22,9 +22,15 @@ internal sealed partial class FailoverController
     private async Task ExecuteAsync(FailoverDecision decision, ClusterTrack track, bool requireFence, CancellationToken cancellationToken)
     {
         track.Changing = true;
+        var watch = Stopwatch.StartNew();
         try
         {
-            await ExecuteStepsAsync(decision, track, requireFence, cancellationToken);
+            await ExecuteStepsAsync(decision, track, requireFence, watch, cancellationToken);
+        }
+        catch (NotLeaderException ex)
+        {
+            // Leadership lapsed mid-change: nothing more is sent; a promotion already recorded stays pending for the next leader.
+            await FailAsync(decision, "leadership", ex.Message, watch);
         }
         finally
         {
@@ -32,9 +38,8 @@ internal sealed partial class FailoverController
         }
     }
 
-    private async Task ExecuteStepsAsync(FailoverDecision decision, ClusterTrack track, bool requireFence, CancellationToken cancellationToken)
+    private async Task ExecuteStepsAsync(FailoverDecision decision, ClusterTrack track, bool requireFence, Stopwatch watch, CancellationToken cancellationToken)
     {
-        var watch = Stopwatch.StartNew();
         var cluster = decision.Cluster;
         var oldPrimary = decision.OldPrimary;
         var candidate = decision.NewPrimary;
@@ -370,6 +375,11 @@ internal sealed partial class FailoverController
         catch (TimeoutException ex)
         {
             recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: no answer ({ex.Message})");
+            return RepairOutcome.Failed;
+        }
+        catch (NotLeaderException ex)
+        {
+            recorder.Record(EventKind.Command, node.Cluster, node.Node, $"{action}: {ex.Message}");
             return RepairOutcome.Failed;
         }
     }

@@ -14,6 +14,7 @@ internal sealed partial class FailoverController
     /// </summary>
     public async Task<FailoverDecision> SwitchoverAsync(string cluster, string? candidate, string actor, string reason, ulong? expectedEpoch, CancellationToken cancellationToken)
     {
+        RequireLeadership();
         var (track, memory) = Known(cluster);
         CheckEpoch(cluster, expectedEpoch);
         var decision = NewDecision(DecisionKind.Switchover, cluster, memory.Primary, candidate ?? string.Empty, actor);
@@ -47,6 +48,7 @@ internal sealed partial class FailoverController
     public async Task<FailoverDecision> FailoverAsync(ManualFailoverRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequireLeadership();
         var cluster = request.Cluster;
         var track = _clusters.GetOrAdd(cluster, _ => new ClusterTrack());
         var memory = track.Snapshot();
@@ -126,6 +128,19 @@ internal sealed partial class FailoverController
         }
 
         return decision;
+    }
+
+    /// <summary>Role changes are decided by the leader only; a follower names it (docs/aggregator.md, "Several aggregators").</summary>
+    private void RequireLeadership()
+    {
+        var now = time.GetUtcNow();
+        if (!leadership.IsLeader(now))
+        {
+            var status = leadership.Status(now);
+            throw new RequestRefusedException(RefusalKind.NotLeader, status.Holder is { } holder
+                ? $"this aggregator does not lead region {aggregatorOptions.Value.Region}: ask the leader, {holder}{(status.Address is { } address ? " at " + address : string.Empty)}"
+                : $"this aggregator does not lead region {aggregatorOptions.Value.Region} and no leader is known (etcd unreachable or an election under way): retry shortly");
+        }
     }
 
     private (ClusterTrack Track, ClusterMemory Memory) Known(string cluster) =>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Fleet.Aggregator.Configuration;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Ingest;
 using Fleet.Aggregator.Monitoring;
 using Fleet.Aggregator.State;
@@ -19,6 +20,7 @@ namespace Fleet.Aggregator.Failover;
 internal sealed partial class FailoverController(
     FleetState fleet,
     CommandTracker commands,
+    ILeadership leadership,
     IFleetStore store,
     EventRecorder recorder,
     FleetMonitor monitor,
@@ -117,6 +119,11 @@ internal sealed partial class FailoverController(
             _ = SaveQuietlyAsync(cluster, track);
         }
 
+        if (!leadership.IsLeader(now))
+        {
+            return; // a follower remembers what it sees but grants, adopts, rejoins and repoints nothing
+        }
+
         if (node == memory.Primary)
         {
             if (isPrimary && (up || StillWithinUnresponsiveTimeout(record.Snapshot)) && !track.Changing)
@@ -156,6 +163,11 @@ internal sealed partial class FailoverController(
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (!leadership.IsLeader(time.GetUtcNow()))
+            {
+                continue;
+            }
+
             try
             {
                 foreach (var (cluster, track) in _clusters)
@@ -221,7 +233,14 @@ internal sealed partial class FailoverController(
             track.Memory = memory with { LastGrantAt = now };
         }
 
-        _ = commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = monitor.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None);
+        try
+        {
+            _ = commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = monitor.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None);
+        }
+        catch (NotLeaderException)
+        {
+            // The term lapsed since the check above: no lease is granted, the primary's current one runs out.
+        }
     }
 
     /// <summary>Called with the track held (<see cref="ClusterTrack.TryBegin"/>).</summary>

@@ -11,6 +11,9 @@ public enum RefusalKind
 
     /// <summary>The caller's expected epoch is not the cluster's (gRPC ABORTED, HTTP 409): read again and retry.</summary>
     StaleEpoch,
+
+    /// <summary>A role change asked of an aggregator that does not lead its region (gRPC FAILED_PRECONDITION, HTTP 421): ask the leader named in the message.</summary>
+    NotLeader,
 }
 
 /// <summary>

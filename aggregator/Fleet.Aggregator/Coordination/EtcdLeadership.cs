@@ -1,0 +1,326 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Fleet.Aggregator.Configuration;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Fleet.Aggregator.Coordination;
+
+/// <summary>
+/// Leader election on etcd (Mode Etcd). The leader key <c>{prefix}/{region}/leader</c> is created, only if absent,
+/// attached to this aggregator's etcd lease; whoever created it leads until the lease ends. The leader renews the
+/// lease every <see cref="EtcdCoordinationOptions.RenewInterval"/> and checks the key is still its own; it acts
+/// only until <see cref="LeaderLease.ActUntil"/> of the last renewal etcd confirmed, so a leader cut off from etcd
+/// stops acting before its lease can expire there and another be elected. Followers look for a vacancy at the
+/// same pace. A leader that stops cleanly revokes its lease, so a follower takes over within one interval.
+/// </summary>
+internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
+{
+    private readonly EtcdCoordinationOptions _options;
+    private readonly string _name;
+    private readonly string? _address;
+    private readonly string _leaderKey;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EtcdLeadership> _logger;
+    private readonly EtcdClient _client;
+    private volatile LeadershipStatus _status = LeadershipStatus.NoLeaderKnown;
+    private long _leaseId;
+    private long _abandonedLease;
+
+    public EtcdLeadership(IOptions<CoordinationOptions> coordination, IOptions<AggregatorOptions> aggregator, TimeProvider time, ILogger<EtcdLeadership> logger)
+    {
+        _options = coordination.Value.Etcd;
+        _name = CoordinationNames.Name(coordination.Value);
+        _address = coordination.Value.AdvertiseAddress;
+        _leaderKey = $"{_options.Prefix}/{aggregator.Value.Region}/leader";
+        _time = time;
+        _logger = logger;
+        _client = CreateClient(_options);
+    }
+
+    /// <summary>The key whose creator leads the region.</summary>
+    public string LeaderKey => _leaderKey;
+
+    public bool IsLeader(DateTimeOffset now) => _status is { IsLeader: true, ActUntil: { } until } && now < until;
+
+    public LeadershipStatus Status(DateTimeOffset now)
+    {
+        var status = _status;
+        return status.IsLeader && !IsLeader(now) ? status with { IsLeader = false } : status;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        CoordinationLog.Started(_logger, _name, _leaderKey, string.Join(",", _options.Endpoints), (long)_options.LeaseTtl.TotalSeconds);
+        var failing = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await StepAsync(stoppingToken);
+                if (failing)
+                {
+                    CoordinationLog.EtcdReachable(_logger);
+                    failing = false;
+                }
+            }
+            catch (Exception e) when (e is RpcException or HttpRequestException or IOException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                if (!failing)
+                {
+                    CoordinationLog.EtcdFailed(_logger, e.Message);
+                    failing = true;
+                }
+            }
+
+            StepDownIfLapsed();
+            await Task.Delay(_options.RenewInterval, _time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        var wasLeader = _status.IsLeader;
+        _status = LeadershipStatus.NoLeaderKnown;
+        if (_leaseId != 0)
+        {
+            try
+            {
+                // Revoking deletes the leader key: a follower takes over within one renew interval, not one TTL.
+                await RevokeAsync(_leaseId, cancellationToken);
+                if (wasLeader)
+                {
+                    CoordinationLog.Resigned(_logger, _name);
+                }
+            }
+            catch (Exception e) when (e is RpcException or HttpRequestException or OperationCanceledException)
+            {
+                CoordinationLog.ResignFailed(_logger, e.Message);
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _client.Dispose();
+        base.Dispose();
+    }
+
+    /// <summary>One round: renew and check as leader, or look for a vacancy and campaign as follower.</summary>
+    private async Task StepAsync(CancellationToken cancellationToken)
+    {
+        if (_status.IsLeader)
+        {
+            await RenewAsync(cancellationToken);
+            return;
+        }
+
+        if (_abandonedLease != 0)
+        {
+            // The lease of a term given up: revoked so the key it holds goes now, not after its TTL.
+            await RevokeAsync(_abandonedLease, cancellationToken);
+            _abandonedLease = 0;
+        }
+
+        var key = ByteString.CopyFromUtf8(_leaderKey);
+        var existing = (await _client.GetAsync(new RangeRequest { Key = key }, deadline: Deadline(), cancellationToken: cancellationToken)).Kvs.FirstOrDefault();
+        if (existing is not null)
+        {
+            Follow(existing);
+            return;
+        }
+
+        // Vacant: a lease only now (a follower holds none, so none can lapse unnoticed), then create-if-absent.
+        var sentAt = _time.GetUtcNow();
+        var lease = await _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)_options.LeaseTtl.TotalSeconds }, deadline: Deadline(), cancellationToken: cancellationToken);
+        var txn = new TxnRequest
+        {
+            Compare = { new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 } },
+            Success = { new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(LeaderValue.Encode(_name, _address)), Lease = lease.ID } } },
+            Failure = { new RequestOp { RequestRange = new RangeRequest { Key = key } } },
+        };
+        TxnResponse response;
+        try
+        {
+            response = await _client.TransactionAsync(txn, deadline: Deadline(), cancellationToken: cancellationToken);
+        }
+        catch (RpcException)
+        {
+            _abandonedLease = lease.ID; // the put may have happened: revoking the lease undoes it
+            throw;
+        }
+
+        if (!response.Succeeded)
+        {
+            _abandonedLease = lease.ID;
+            if (response.Responses[0].ResponseRange.Kvs.FirstOrDefault() is { } winner)
+            {
+                Follow(winner);
+            }
+
+            return;
+        }
+
+        _leaseId = lease.ID;
+        var term = response.Header.Revision;
+        _status = new LeadershipStatus(true, _name, _address, term, LeaderLease.ActUntil(sentAt, TimeSpan.FromSeconds(lease.TTL), _options.StepDownMargin));
+        CoordinationLog.BecameLeader(_logger, _name, term, _leaderKey);
+    }
+
+    private void Follow(Mvccpb.KeyValue holder)
+    {
+        var (name, address) = LeaderValue.Decode(holder.Value.Span);
+        var previous = _status;
+        _status = new LeadershipStatus(false, name, address, holder.CreateRevision, null);
+        if (previous.Term != holder.CreateRevision)
+        {
+            CoordinationLog.Following(_logger, name ?? "(unreadable)", holder.CreateRevision);
+        }
+    }
+
+    private async Task RevokeAsync(long lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: Deadline(), cancellationToken: cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+        {
+            // expired already
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        var sentAt = _time.GetUtcNow();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        using var call = _client.GetConnection().LeaseClient.LeaseKeepAlive(deadline: Deadline(), cancellationToken: deadline.Token);
+        await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = _leaseId }, deadline.Token);
+        if (!await call.ResponseStream.MoveNext(deadline.Token))
+        {
+            throw new IOException("etcd closed the keep-alive stream without an answer");
+        }
+
+        var renewed = call.ResponseStream.Current;
+        await call.RequestStream.CompleteAsync();
+        if (renewed.TTL <= 0)
+        {
+            StepDown("its etcd lease expired");
+            return;
+        }
+
+        // The key must still be ours: an operator may have deleted it, or etcd may have lost it with the lease.
+        var range = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_leaderKey) }, deadline: Deadline(), cancellationToken: cancellationToken);
+        var current = range.Kvs.FirstOrDefault();
+        if (current is null || current.Lease != _leaseId || current.CreateRevision != _status.Term)
+        {
+            StepDown("the leader key is no longer its own");
+            return;
+        }
+
+        _status = _status with { ActUntil = LeaderLease.ActUntil(sentAt, TimeSpan.FromSeconds(renewed.TTL), _options.StepDownMargin) };
+    }
+
+    private void StepDownIfLapsed()
+    {
+        if (_status.IsLeader && !IsLeader(_time.GetUtcNow()))
+        {
+            StepDown("no renewal was confirmed by etcd in time");
+        }
+    }
+
+    private void StepDown(string reason)
+    {
+        var term = _status.Term;
+        _status = LeadershipStatus.NoLeaderKnown;
+        (_abandonedLease, _leaseId) = (_leaseId, 0); // revoked next round if etcd answers; else it runs out there
+        CoordinationLog.SteppedDown(_logger, _name, term, reason);
+    }
+
+    private DateTime Deadline() => DateTime.UtcNow + _options.RequestTimeout;
+
+    private static EtcdClient CreateClient(EtcdCoordinationOptions options)
+    {
+        var endpoints = string.Join(",", options.Endpoints);
+        void Channel(Grpc.Net.Client.GrpcChannelOptions channel)
+        {
+            if (channel.HttpHandler is SocketsHttpHandler handler)
+            {
+                // A member that stops answering is noticed by HTTP/2 pings, not by a 30 s default.
+                handler.ConnectTimeout = options.RequestTimeout;
+                var ping = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((options.RenewInterval * 2).TotalSeconds))); // HTTP/2 pings: whole seconds, at least 1
+                handler.KeepAlivePingDelay = ping;
+                handler.KeepAlivePingTimeout = ping;
+            }
+        }
+
+        if (!endpoints.Contains("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            return new EtcdClient(endpoints, configureChannelOptions: Channel);
+        }
+
+        return new EtcdClient(endpoints, ssl =>
+        {
+            if (options.CaFile is { } caFile)
+            {
+                var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
+                ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificate is X509Certificate2 server
+                    && Fleet.Hosting.Grpc.CertificateValidation.ChainsTo(server, ca, errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors, checkName: true);
+            }
+
+            if (options.CertificateFile is { } certificateFile && options.KeyFile is { } keyFile)
+            {
+                ssl.ClientCertificates = [X509Certificate2.CreateFromPemFile(certificateFile, keyFile)];
+            }
+        }, configureChannelOptions: Channel);
+    }
+}
+
+/// <summary>The leader key's value: the leader's name and advertised address, as JSON.</summary>
+internal static class LeaderValue
+{
+    public static byte[] Encode(string name, string? address)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("name", name);
+            if (address is not null)
+            {
+                json.WriteString("address", address);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    public static (string? Name, string? Address) Decode(ReadOnlySpan<byte> value)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(value);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            return (root.TryGetProperty("name", out var name) ? name.GetString() : null,
+                    root.TryGetProperty("address", out var address) ? address.GetString() : null);
+        }
+        catch (JsonException)
+        {
+            return (Encoding.UTF8.GetString(value), null); // written by something else: show it as it is
+        }
+    }
+}
+
+internal static class CoordinationNames
+{
+    public static string Name(CoordinationOptions options) => string.IsNullOrWhiteSpace(options.Name) ? Environment.MachineName : options.Name;
+}
