@@ -1,7 +1,9 @@
 using System.Globalization;
 using Fleet.Protos.V1;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Requests;
 using Google.Protobuf;
+using Microsoft.Extensions.Options;
 
 namespace Fleet.Aggregator.Api;
 
@@ -54,6 +56,12 @@ internal static class HttpApi
             return await RunAsync(() => queries.QueryEventsAsync(request, context.RequestAborted));
         });
         api.MapGet("/watch", ServerSentEvents.StreamAsync);
+        api.MapGet("/leadership", (ILeadership leadership, IOptions<CoordinationOptions> coordination, TimeProvider time) =>
+        {
+            var status = leadership.Status(time.GetUtcNow());
+            return Results.Json(new LeadershipBody(CoordinationNames.Name(coordination.Value), coordination.Value.Mode.ToString().ToLowerInvariant(), status.IsLeader,
+                status.Holder, status.Address, status.Term), HttpApiJsonContext.Default.LeadershipBody);
+        });
     }
 
     public static IResult Message(IMessage message) => Results.Text(Json.Format(message), "application/json");
@@ -102,6 +110,10 @@ internal static class HttpApi
 
 internal sealed record ProblemBody(string Error);
 
+/// <summary>GET /api/v1/leadership: this aggregator, the coordination mode, and the leader it knows.</summary>
+internal sealed record LeadershipBody(string Name, string Mode, bool IsLeader, string? Leader, string? LeaderAddress, long Term);
+
 [System.Text.Json.Serialization.JsonSerializable(typeof(ProblemBody))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LeadershipBody))]
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 internal sealed partial class HttpApiJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

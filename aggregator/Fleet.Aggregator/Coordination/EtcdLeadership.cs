@@ -68,8 +68,10 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
                     failing = false;
                 }
             }
-            catch (Exception e) when (e is RpcException or HttpRequestException or IOException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Any failure (an RPC error, a deadline, a cancelled keep-alive, a reset) only costs this round: the
+                // loop must live on, and the term's end is enforced by the clock whatever happens here.
                 if (!failing)
                 {
                     CoordinationLog.EtcdFailed(_logger, e.Message);

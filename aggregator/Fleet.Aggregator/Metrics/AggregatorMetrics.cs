@@ -1,5 +1,6 @@
 using System.Buffers;
 using Fleet.Aggregator.Configuration;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Ingest;
 using Fleet.Aggregator.Monitoring;
 using Fleet.Aggregator.State;
@@ -18,10 +19,11 @@ internal static class AggregatorMetrics
 {
     public static void MapAggregatorMetrics(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/metrics", async (HttpContext context, FleetState fleet, FleetReader reader, IAlertView alerts, IngestCounters ingest,
-            EventRecorder recorder, IOptions<AggregatorOptions> options, TimeProvider time, ProcessMetrics process) =>
+            EventRecorder recorder, IOptions<AggregatorOptions> options, TimeProvider time, ProcessMetrics process, ILeadership leadership) =>
         {
             var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-            Write(new PrometheusTextWriter(buffer), fleet, reader, alerts.ActiveAlerts(null), ingest, recorder.Dropped, options.Value, time.GetUtcNow());
+            var now = time.GetUtcNow();
+            Write(new PrometheusTextWriter(buffer), fleet, reader, alerts.ActiveAlerts(null), ingest, recorder.Dropped, options.Value, leadership.Status(now), now);
             context.Response.ContentType = PrometheusTextWriter.ContentType;
             await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
 
@@ -30,13 +32,15 @@ internal static class AggregatorMetrics
         });
 
     internal static void Write(PrometheusTextWriter writer, FleetState fleet, FleetReader reader, IReadOnlyList<Alert> alerts, IngestCounters ingest,
-        long droppedEvents, AggregatorOptions options, DateTimeOffset now)
+        long droppedEvents, AggregatorOptions options, LeadershipStatus leadership, DateTimeOffset now)
     {
         writer.BeginFamily("fleet_aggregator_info", PrometheusMetricType.Gauge, "Aggregator identity; always 1.");
         writer.BeginSample();
         writer.Label("region", options.Region);
         writer.Label("instance", options.InstanceId);
         writer.EndSample(1);
+        writer.WriteGauge("fleet_aggregator_leader", "1 while this aggregator leads its region (grants leases, decides failovers, sends commands), else 0.", leadership.IsLeader ? 1 : 0);
+        writer.WriteGauge("fleet_aggregator_leader_term", "The leadership term this aggregator knows (etcd revision of the leader key; 0 without coordination).", leadership.Term);
 
         var nodes = fleet.Nodes();
         writer.BeginFamily("fleet_aggregator_agents", PrometheusMetricType.Gauge, "Agents known to this aggregator, by presence.");

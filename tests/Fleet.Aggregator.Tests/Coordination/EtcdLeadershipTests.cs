@@ -8,7 +8,8 @@ using Fleet.Aggregator.State;
 using Fleet.Chaos.Faults;
 using Fleet.Protos.V1;
 using Fleet.Testing.Etcd;
-using Microsoft.Extensions.Logging.Abstractions;
+using Fleet.Testing.Hosting;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace Fleet.Aggregator.Tests.Coordination;
@@ -105,7 +106,10 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
 
             proxies.ForEach(p => p.Heal());
             var successor = others.Single(o => o.IsLeader(DateTimeOffset.UtcNow));
-            var seen = await WaitAsync(() => cut.Status(DateTimeOffset.UtcNow), s => s.Holder == successor.Name, "the healed old leader to follow its successor", TimeSpan.FromSeconds(20));
+            var healedAt = DateTimeOffset.UtcNow;
+            var seen = await WaitAsync(() => cut.Status(DateTimeOffset.UtcNow), s => s.Holder == successor.Name, "the healed old leader to follow its successor", TimeSpan.FromSeconds(20),
+                () => string.Join('\n', group.Logs.Entries));
+            output.WriteLine($"healed; agg-cut follows {successor.Name} {(DateTimeOffset.UtcNow - healedAt).TotalMilliseconds:F0} ms later");
             Assert.False(seen.IsLeader);
             Assert.False(cut.IsLeader(DateTimeOffset.UtcNow));
         }
@@ -156,7 +160,7 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
         Etcd = new EtcdCoordinationOptions { Endpoints = [.. endpoints], Prefix = prefix, LeaseTtl = Ttl, RenewInterval = Interval, RequestTimeout = Interval, StepDownMargin = Margin },
     };
 
-    private static async Task<T> WaitAsync<T>(Func<T> read, Func<T, bool> done, string what, TimeSpan? timeout = null)
+    private static async Task<T> WaitAsync<T>(Func<T> read, Func<T, bool> done, string what, TimeSpan? timeout = null, Func<string>? context = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
         while (true)
@@ -167,7 +171,7 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
                 return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what} (last: {value})");
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what} (last: {value}){(context is null ? string.Empty : "\n" + context())}");
             await Task.Delay(20);
         }
     }
@@ -177,12 +181,15 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
     {
         private readonly List<Member> _members = [];
 
+        /// <summary>Every member's coordination log, for the failure message of a test.</summary>
+        public CollectingLoggerProvider Logs { get; } = new();
+
         public IReadOnlyList<Member> Members => _members;
 
         public async Task<Member> StartAsync(CoordinationOptions options)
         {
             var leadership = new EtcdLeadership(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(new AggregatorOptions { Region = "test" }),
-                TimeProvider.System, NullLogger<EtcdLeadership>.Instance);
+                TimeProvider.System, new Logger<EtcdLeadership>(new LoggerFactory([Logs])));
             await leadership.StartAsync(CancellationToken.None);
             var member = new Member(options.Name!, leadership);
             _members.Add(member);

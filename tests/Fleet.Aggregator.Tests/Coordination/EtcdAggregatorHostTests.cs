@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Fleet.LocalFleet.Postgres;
+using Fleet.Protos.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+
+namespace Fleet.Aggregator.Tests.Coordination;
+
+/// <summary>Two real aggregator hosts in Coordination:Mode=Etcd on one etcd cluster: one leads, the other says who.</summary>
+public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFixture<EtcdClusterFixture>
+{
+    [Fact]
+    public async Task TwoAggregators_OneLeads_TheFollowerNamesItOverHttpAndMetrics_AndRefusesRoleChanges_ThenTakesOver()
+    {
+        var prefix = "/fleet-host-test-" + Guid.NewGuid().ToString("N")[..8];
+        await using var a = await Aggregator.StartAsync("agg-a", prefix, etcd.Cluster.Endpoints);
+        await using var b = await Aggregator.StartAsync("agg-b", prefix, etcd.Cluster.Endpoints);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        var (leader, follower) = await WaitForLeaderAsync(http, a, b);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var seen = await follower.LeadershipAsync(http);
+        while (seen.GetProperty("leader").GetString() is null)
+        {
+            // The follower learns of the leader on its next look at etcd (every renew interval).
+            Assert.True(DateTime.UtcNow < deadline, $"{follower.Name} never named the leader");
+            await Task.Delay(50);
+            seen = await follower.LeadershipAsync(http);
+        }
+
+        Assert.Equal("etcd", seen.GetProperty("mode").GetString());
+        Assert.False(seen.GetProperty("isLeader").GetBoolean());
+        Assert.Equal(leader.Name, seen.GetProperty("leader").GetString());
+        Assert.Equal(leader.GrpcAddress, seen.GetProperty("leaderAddress").GetString());
+
+        Assert.Contains("\nfleet_aggregator_leader 1\n", await http.GetStringAsync(leader.Http("/metrics")), StringComparison.Ordinal);
+        Assert.Contains("\nfleet_aggregator_leader 0\n", await http.GetStringAsync(follower.Http("/metrics")), StringComparison.Ordinal);
+
+        // A role change asked of the follower is refused with the leader's name and address; nothing is decided there.
+        using var channel = GrpcChannel.ForAddress("http://" + follower.GrpcAddress);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => new FleetService.FleetServiceClient(channel).SwitchoverAsync(new SwitchoverRequest
+        {
+            Cluster = "pg",
+            Operator = new OperatorContext { Operator = "ops-test", Reason = "test" },
+        }, deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+        Assert.Contains($"ask the leader, {leader.Name} at {leader.GrpcAddress}", refused.Status.Detail, StringComparison.Ordinal);
+
+        // The leader stops cleanly (its lease revoked): the follower leads.
+        await leader.DisposeAsync();
+        deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!(await follower.LeadershipAsync(http)).GetProperty("isLeader").GetBoolean())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{follower.Name} did not take over");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<(Aggregator Leader, Aggregator Follower)> WaitForLeaderAsync(HttpClient http, Aggregator a, Aggregator b)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var (aLeads, bLeads) = ((await a.LeadershipAsync(http)).GetProperty("isLeader").GetBoolean(), (await b.LeadershipAsync(http)).GetProperty("isLeader").GetBoolean());
+            Assert.False(aLeads && bLeads, "two leaders at once");
+            if (aLeads || bLeads)
+            {
+                return aLeads ? (a, b) : (b, a);
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no aggregator became the leader");
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed class Aggregator : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly string _directory;
+        private readonly int _httpPort;
+        private bool _stopped;
+
+        private Aggregator(string name, WebApplication app, string directory, int grpcPort, int httpPort)
+        {
+            (Name, _app, _directory, _httpPort) = (name, app, directory, httpPort);
+            GrpcAddress = $"127.0.0.1:{grpcPort}";
+        }
+
+        public string Name { get; }
+
+        public string GrpcAddress { get; }
+
+        public Uri Http(string path) => new($"http://127.0.0.1:{_httpPort}{path}");
+
+        public async Task<JsonElement> LeadershipAsync(HttpClient http) => await http.GetFromJsonAsync<JsonElement>(Http("/api/v1/leadership"));
+
+        public static async Task<Aggregator> StartAsync(string name, string prefix, IReadOnlyList<string> endpoints)
+        {
+            var directory = Directory.CreateTempSubdirectory("fleet-ha-host-").FullName;
+            var ports = FreeTcpPort.PickConsecutive(2);
+            var settings = new Dictionary<string, string?>
+            {
+                ["Region"] = "ha",
+                ["InstanceId"] = name,
+                ["Listen:Grpc"] = $"127.0.0.1:{ports}",
+                ["Listen:Http"] = $"127.0.0.1:{ports + 1}",
+                ["Store:Path"] = Path.Combine(directory, "aggregator.db"),
+                ["Logging:Console:LogLevel:Default"] = "None",
+                ["Coordination:Mode"] = "Etcd",
+                ["Coordination:Name"] = name,
+                ["Coordination:AdvertiseAddress"] = $"127.0.0.1:{ports}",
+                ["Coordination:Etcd:Prefix"] = prefix,
+                ["Coordination:Etcd:LeaseTtl"] = "00:00:02",
+                ["Coordination:Etcd:RenewInterval"] = "00:00:00.3",
+                ["Coordination:Etcd:RequestTimeout"] = "00:00:00.3",
+                ["Coordination:Etcd:StepDownMargin"] = "00:00:01",
+            };
+            for (var i = 0; i < endpoints.Count; i++)
+            {
+                settings[$"Coordination:Etcd:Endpoints:{i.ToString(CultureInfo.InvariantCulture)}"] = endpoints[i];
+            }
+
+            var app = AggregatorHost.Build(null, settings);
+            await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            return new Aggregator(name, app, directory, ports, ports + 1);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            _stopped = true;
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await _app.StopAsync(stop.Token);
+            await _app.DisposeAsync();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+}
