@@ -1,3 +1,4 @@
+using Fleet.Aggregator.Failover;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Aggregator.Coordination;
@@ -14,6 +15,7 @@ internal static class CoordinationServiceCollectionExtensions
             services.AddSingleton<EtcdLeadership>();
             services.AddSingleton<ILeadership>(sp => sp.GetRequiredService<EtcdLeadership>());
             services.AddHostedService(sp => sp.GetRequiredService<EtcdLeadership>());
+            services.AddSingleton<IClusterStateStore>(sp => new EtcdClusterState(sp.GetRequiredService<EtcdLeadership>(), sp.GetRequiredService<TimeProvider>()));
         }
         else
         {
@@ -22,6 +24,7 @@ internal static class CoordinationServiceCollectionExtensions
                 var options = sp.GetRequiredService<IOptions<CoordinationOptions>>().Value;
                 return new SoleLeadership(CoordinationNames.Name(options), options.AdvertiseAddress);
             });
+            services.AddSingleton<IClusterStateStore, LocalClusterState>();
         }
 
         return services;

@@ -18,7 +18,7 @@ namespace Fleet.Aggregator.Coordination;
 /// stops acting before its lease can expire there and another be elected. Followers look for a vacancy at the
 /// same pace. A leader that stops cleanly revokes its lease, so a follower takes over within one interval.
 /// </summary>
-internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
+internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, IEtcdTerm
 {
     private readonly EtcdCoordinationOptions _options;
     private readonly string _name;
@@ -36,7 +36,9 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         _options = coordination.Value.Etcd;
         _name = CoordinationNames.Name(coordination.Value);
         _address = coordination.Value.AdvertiseAddress;
-        _leaderKey = $"{_options.Prefix}/{aggregator.Value.Region}/leader";
+        RegionPrefix = $"{_options.Prefix}/{aggregator.Value.Region}";
+        _leaderKey = RegionPrefix + "/leader";
+        LeaderKeyBytes = ByteString.CopyFromUtf8(_leaderKey);
         _time = time;
         _logger = logger;
         _client = CreateClient(_options);
@@ -44,6 +46,14 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
 
     /// <summary>The key whose creator leads the region.</summary>
     public string LeaderKey => _leaderKey;
+
+    public ByteString LeaderKeyBytes { get; private init; } = ByteString.Empty;
+
+    /// <summary><c>{prefix}/{region}</c>: the region's keys live under it.</summary>
+    public string RegionPrefix { get; private init; } = string.Empty;
+
+    /// <summary>The etcd client, shared with <see cref="EtcdClusterState"/>.</summary>
+    public EtcdClient Client => _client;
 
     public bool IsLeader(DateTimeOffset now) => _status is { IsLeader: true, ActUntil: { } until } && now < until;
 
@@ -245,7 +255,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership
         CoordinationLog.SteppedDown(_logger, _name, term, reason);
     }
 
-    private DateTime Deadline() => DateTime.UtcNow + _options.RequestTimeout;
+    public DateTime Deadline() => DateTime.UtcNow + _options.RequestTimeout;
 
     private static EtcdClient CreateClient(EtcdCoordinationOptions options)
     {

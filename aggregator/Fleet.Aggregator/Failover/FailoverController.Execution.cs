@@ -47,8 +47,8 @@ internal sealed partial class FailoverController
 
         // 1. The epoch goes up, durably, before any command is sent; then the candidate is recorded as a
         //    pending promotion, also durably: from here on it may become a primary whatever happens to us.
-        var current = await store.GetEpochAsync(cluster, cancellationToken);
-        var advanced = await store.TryAdvanceEpochAsync(cluster, current, current + 1, cancellationToken);
+        var current = await clusterState.GetEpochAsync(cluster, cancellationToken);
+        var advanced = await clusterState.TryAdvanceEpochAsync(cluster, current, current + 1, cancellationToken);
         if (!advanced.Succeeded)
         {
             FailoverLog.EpochAdvanceFailed(logger, cluster, current, advanced.CurrentEpoch);

@@ -134,7 +134,7 @@ internal sealed partial class FailoverController
     private void RequireLeadership()
     {
         var now = time.GetUtcNow();
-        if (!leadership.IsLeader(now))
+        if (!Acting(now))
         {
             var status = leadership.Status(now);
             throw new RequestRefusedException(RefusalKind.NotLeader, status.Holder is { } holder

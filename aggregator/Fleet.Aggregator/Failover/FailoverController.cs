@@ -21,6 +21,7 @@ internal sealed partial class FailoverController(
     FleetState fleet,
     CommandTracker commands,
     ILeadership leadership,
+    IClusterStateStore clusterState,
     IFleetStore store,
     EventRecorder recorder,
     FleetMonitor monitor,
@@ -35,6 +36,9 @@ internal sealed partial class FailoverController(
     private readonly ConcurrentDictionary<string, ClusterTrack> _clusters = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // The leadership term whose state this controller has taken over (0: Mode None, or none yet).
+    private long _actingTerm;
+
     private FailoverOptions Options => failoverOptions.Value;
 
     private TimeSpan SilentAfter => aggregatorOptions.Value.Link.ReportInterval * 1.5;
@@ -42,41 +46,86 @@ internal sealed partial class FailoverController(
     /// <summary>The primary Fleet recognises for a cluster (null before the first report of one).</summary>
     public string? Primary(string cluster) => _clusters.TryGetValue(cluster, out var track) ? track.Memory?.Primary : null;
 
-    /// <summary>Loads the published primaries before the first evaluation; reports arriving earlier are ignored until then.</summary>
+    /// <summary>
+    /// Loads the published primaries before the first evaluation; reports arriving earlier are ignored until then.
+    /// An aggregator that does not lead at start (Mode Etcd) loads them when it is elected, term by term.
+    /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        foreach (var saved in await store.ListPrimariesAsync(cancellationToken))
+        var status = leadership.Status(time.GetUtcNow());
+        if (status.IsLeader)
         {
-            var track = _clusters.GetOrAdd(saved.Cluster, _ => new ClusterTrack());
-            lock (track)
-            {
-                track.Memory = new ClusterMemory
-                {
-                    Primary = saved.Primary,
-                    Since = now,
-                    LastGrantAt = now, // a lease granted by the previous incarnation must be assumed to run its course
-                    PendingCandidate = saved.PendingCandidate,
-                    PendingEpoch = saved.PendingEpoch,
-                };
-                track.FormerPrimary = saved.FormerPrimary;
-                if (saved.FormerPrimary is { } former)
-                {
-                    track.FormerPrimaries.Add(former);
-                }
-            }
-
-            FailoverLog.Resumed(logger, saved.Cluster, saved.Primary, saved.Epoch, saved.PendingCandidate ?? "none");
-            if (saved.PendingCandidate is { } pending)
-            {
-                recorder.Record(EventKind.FailoverDecision, saved.Cluster, pending,
-                    $"aggregator restarted while the promotion of {pending} under epoch {saved.PendingEpoch} was unconfirmed: it is adopted if it reports as a primary, and no other node is promoted until it reports");
-            }
+            await ResumeAsync(status.Term, "aggregator restarted", cancellationToken);
         }
 
         _loaded.TrySetResult();
         await base.StartAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Takes over the durable state of every cluster for <paramref name="term"/>: published primary, pending
+    /// promotion, former primary and epochs. The previous holder (this process before a restart, or another
+    /// aggregator) may have granted a lease just before it stopped, so each primary is assumed to hold one now.
+    /// </summary>
+    private async Task ResumeAsync(long term, string why, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var saved = await clusterState.ListPrimariesAsync(cancellationToken);
+        foreach (var (cluster, epoch) in await clusterState.ListEpochsAsync(cancellationToken))
+        {
+            monitor.SetEpoch(cluster, epoch);
+        }
+
+        foreach (var record in saved)
+        {
+            var track = _clusters.GetOrAdd(record.Cluster, _ => new ClusterTrack());
+            lock (track)
+            {
+                track.Memory = new ClusterMemory
+                {
+                    Primary = record.Primary,
+                    Since = now,
+                    LastGrantAt = now, // a lease granted by the previous holder must be assumed to run its course
+                    PendingCandidate = record.PendingCandidate,
+                    PendingEpoch = record.PendingEpoch,
+                };
+                track.FormerPrimary = record.FormerPrimary;
+                track.FormerPrimaries.Clear();
+                if (record.FormerPrimary is { } former)
+                {
+                    track.FormerPrimaries.Add(former);
+                }
+            }
+
+            FailoverLog.Resumed(logger, record.Cluster, record.Primary, record.Epoch, record.PendingCandidate ?? "none");
+            if (record.PendingCandidate is { } pending)
+            {
+                recorder.Record(EventKind.FailoverDecision, record.Cluster, pending,
+                    $"{why} while the promotion of {pending} under epoch {record.PendingEpoch} was unconfirmed: it is adopted if it reports as a primary, and no other node is promoted until it reports");
+            }
+        }
+
+        // Clusters this aggregator learnt of from reports while it followed: recorded now that it may write.
+        var known = saved.Select(p => p.Cluster).ToHashSet(StringComparer.Ordinal);
+        foreach (var (cluster, track) in _clusters)
+        {
+            if (!known.Contains(cluster) && track.Snapshot() is { } memory)
+            {
+                lock (track)
+                {
+                    track.Memory = memory with { LastGrantAt = now };
+                }
+
+                await SaveQuietlyAsync(cluster, track);
+            }
+        }
+
+        Volatile.Write(ref _actingTerm, term);
+    }
+
+    /// <summary>True while this aggregator leads and has taken over the state of its current term.</summary>
+    private bool Acting(DateTimeOffset now) =>
+        leadership.IsLeader(now) && leadership.Status(now).Term == Volatile.Read(ref _actingTerm);
 
     /// <summary>On the ingest path: grants the recognised primary its lease; adopts a confirmed promotion; asks a returning old primary to rejoin.</summary>
     public void ReportApplied(NodeRecord record)
@@ -114,14 +163,14 @@ internal sealed partial class FailoverController(
             return;
         }
 
+        if (!Acting(now))
+        {
+            return; // a follower remembers what it sees but records, grants, adopts, rejoins and repoints nothing
+        }
+
         if (recognised)
         {
             _ = SaveQuietlyAsync(cluster, track);
-        }
-
-        if (!leadership.IsLeader(now))
-        {
-            return; // a follower remembers what it sees but grants, adopts, rejoins and repoints nothing
         }
 
         if (node == memory.Primary)
@@ -163,9 +212,23 @@ internal sealed partial class FailoverController(
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            if (!leadership.IsLeader(time.GetUtcNow()))
+            var status = leadership.Status(time.GetUtcNow());
+            if (!status.IsLeader)
             {
                 continue;
+            }
+
+            if (status.Term != Volatile.Read(ref _actingTerm))
+            {
+                try
+                {
+                    await ResumeAsync(status.Term, $"this aggregator took over as leader (term {status.Term})", stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    FailoverLog.LoopFailed(logger, ex); // not acting until the state of the term is read
+                    continue;
+                }
             }
 
             try
@@ -307,7 +370,7 @@ internal sealed partial class FailoverController(
             former = track.FormerPrimary;
         }
 
-        return store.SavePrimaryAsync(new ClusterPrimary(cluster, memory.Primary, monitor.Epoch(cluster), memory.PendingCandidate, memory.PendingEpoch) { FormerPrimary = former }, cancellationToken);
+        return clusterState.SavePrimaryAsync(new ClusterPrimary(cluster, memory.Primary, monitor.Epoch(cluster), memory.PendingCandidate, memory.PendingEpoch) { FormerPrimary = former }, cancellationToken);
     }
 
     private async Task SaveQuietlyAsync(string cluster, ClusterTrack track)
