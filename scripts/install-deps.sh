@@ -7,11 +7,20 @@
 #         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
 #   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
 #   dotnet: NuGet restore of the solution
+#   postgres: with --pg-versions or FLEET_PG_VERSIONS="13 14 ..." (or "all"), pinned server binaries for the
+#             version-matrix tests (scripts/fetch-postgres.sh); skipped by default to keep installs fast
 # Safe to run repeatedly; prints what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf 'install-deps: %s\n' "$*"; }
+
+for arg in "$@"; do
+  case "$arg" in
+    --pg-versions) FLEET_PG_VERSIONS=${FLEET_PG_VERSIONS:-all} ;;
+    *) log "unknown argument '$arg' (known: --pg-versions)"; exit 2 ;;
+  esac
+done
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
@@ -57,6 +66,14 @@ if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
   cp "$node_dir/package-lock.json" "$stamp"
 else
   log "npm packages: up to date"
+fi
+
+if [ -n "${FLEET_PG_VERSIONS:-}" ]; then
+  versions=$FLEET_PG_VERSIONS
+  [ "$versions" = all ] && versions="13 14 16 17 18"
+  log "PostgreSQL majors $versions (scripts/fetch-postgres.sh)"
+  # shellcheck disable=SC2086 # a list of majors
+  scripts/fetch-postgres.sh $versions >/dev/null
 fi
 
 log "dotnet restore"
