@@ -75,7 +75,7 @@ public sealed partial class LocalPostgresCluster
         await primary.StartAsync(portMayChange: true, cancellationToken);
         foreach (var replica in replicas)
         {
-            startStep = $"cloning {replica.Name} with pg_basebackup";
+            startStep = $"cloning {replica.Name} {(tools.Installation.HasTool("pg_basebackup") ? "with pg_basebackup" : "with the low-level backup API")}";
             await CloneReplicaAsync(replica, cancellationToken);
             startStep = $"starting {replica.Name}";
             await replica.StartAsync(portMayChange: true, cancellationToken);
@@ -111,9 +111,20 @@ public sealed partial class LocalPostgresCluster
 
     private async Task CloneReplicaAsync(LocalPostgresNode replica, CancellationToken cancellationToken)
     {
+        var conninfo = $"host={primary.Host} port={primary.Port} user=postgres application_name={replica.Name}";
+        if (!tools.Installation.HasTool("pg_basebackup"))
+        {
+            // Server-only installations (e.g. the fetched binaries of other majors) have no pg_basebackup.
+            await LowLevelBackupClone.CloneAsync(
+                primary, tools.Installation.MajorVersion, replica.DataDirectory, replica.Name, conninfo,
+                Path.GetFileName(primary.LogPath), cancellationToken);
+            await ServerOsUser.GiveOwnershipAsync(replica.DataDirectory, cancellationToken);
+            log($"{replica.Name}: cloned from {primary.Name} with the low-level backup API and slot {replica.Name}");
+            return;
+        }
+
         // -R writes standby.signal and primary_conninfo (with our application_name); -C -S creates the
         // replica's own physical slot so the primary keeps WAL for it even while it is stopped.
-        var conninfo = $"host={primary.Host} port={primary.Port} user=postgres application_name={replica.Name}";
         (await RunStartupToolAsync(
             "pg_basebackup",
             ["-d", conninfo, "-D", replica.DataDirectory, "-R", "-C", "-S", replica.Name,

@@ -12,6 +12,9 @@ public sealed partial class PostgresInstallation
     /// <summary>Environment variable that pins the bin directory, e.g. in CI images with several versions.</summary>
     public const string BinDirectoryVariable = "FLEET_PG_BIN";
 
+    /// <summary>Environment variable naming the cache scripts/fetch-postgres.sh fills (default: artifacts/postgres in the repository).</summary>
+    public const string CacheDirectoryVariable = "FLEET_PG_CACHE";
+
     // Debian and Ubuntu install every major version side by side under this root.
     private const string DebianInstallRoot = "/usr/lib/postgresql";
 
@@ -65,6 +68,45 @@ public sealed partial class PostgresInstallation
         return new PostgresInstallation(Path.GetFullPath(directory), major, versionText);
     }
 
+    /// <summary>
+    /// Where the binaries of one major version are, or null: <c>$FLEET_PG_CACHE/&lt;major&gt;/bin</c>, else
+    /// <c>artifacts/postgres/&lt;major&gt;/bin</c> of the repository this code runs from (what
+    /// scripts/fetch-postgres.sh fills), else <c>/usr/lib/postgresql/&lt;major&gt;/bin</c>.
+    /// </summary>
+    public static string? FindBinDirectory(int major)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(major);
+        var number = major.ToString(CultureInfo.InvariantCulture);
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable(CacheDirectoryVariable) is { Length: > 0 } cache)
+        {
+            candidates.Add(Path.Combine(cache, number, "bin"));
+        }
+
+        if (FindRepositoryRoot() is { } root)
+        {
+            candidates.Add(Path.Combine(root, "artifacts", "postgres", number, "bin"));
+        }
+
+        candidates.Add(Path.Combine(DebianInstallRoot, number, "bin"));
+        return candidates.FirstOrDefault(directory => File.Exists(Path.Combine(directory, "initdb")));
+    }
+
+    /// <summary>The binaries of one major version (see <see cref="FindBinDirectory"/>); throws saying how to get them.</summary>
+    public static async Task<PostgresInstallation> ForMajorAsync(int major, CancellationToken cancellationToken = default)
+    {
+        var directory = FindBinDirectory(major) ?? throw new PostgresClusterException(
+            $"No PostgreSQL {major} server binaries: run scripts/fetch-postgres.sh {major} (or set " +
+            $"${CacheDirectoryVariable}, or install postgresql-{major}).");
+        var installation = await LocateAsync(directory, cancellationToken);
+        return installation.MajorVersion == major
+            ? installation
+            : throw new PostgresClusterException($"{directory} holds PostgreSQL {installation.MajorVersion}, not {major}.");
+    }
+
+    /// <summary>Whether <paramref name="toolName"/> (e.g. pg_basebackup) is installed beside the server.</summary>
+    public bool HasTool(string toolName) => File.Exists(Path.Combine(BinDirectory, toolName));
+
     /// <summary>Full path of a tool in <see cref="BinDirectory"/>; throws if the tool is not installed.</summary>
     public string ToolPath(string toolName)
     {
@@ -96,6 +138,20 @@ public sealed partial class PostgresInstallation
             .OrderByDescending(candidate => candidate.Version)
             .Select(candidate => candidate.Bin)
             .FirstOrDefault();
+    }
+
+    // Tests run from <repository>/tests/<project>/bin/...; Fleet.sln marks the root.
+    private static string? FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Fleet.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        return null;
     }
 
     private static async Task<string> ReadVersionAsync(string directory, CancellationToken cancellationToken)
