@@ -12,6 +12,9 @@ internal static class CollectionQueries
     /// <summary>First version with pg_stat_checkpointer (and without checkpoint columns in pg_stat_bgwriter).</summary>
     public const int CheckpointerViewVersion = 170000;
 
+    /// <summary>First version with pg_stat_checkpointer.num_done (checkpoints performed, skipped ones not counted).</summary>
+    public const int CheckpointsDoneVersion = 180000;
+
     /// <summary>Upper bound on per-database rows, so a server with thousands of databases cannot blow up a snapshot.</summary>
     public const int MaxDatabases = 1000;
 
@@ -157,20 +160,21 @@ internal static class CollectionQueries
 
     /// <summary>
     /// PostgreSQL 17 split checkpoint statistics out of pg_stat_bgwriter into pg_stat_checkpointer and dropped
-    /// buffers_backend and buffers_backend_fsync (NULL there). The last two columns are the bgwriter's and
-    /// the checkpoint statistics' stats_reset (the same column before 17).
+    /// buffers_backend and buffers_backend_fsync (NULL there). Columns 10 and 11 are the bgwriter's and the
+    /// checkpoint statistics' stats_reset (the same column before 17); column 12 is num_done (18+, else NULL).
     /// </summary>
     public static string Checkpoints(int serverVersionNum) => serverVersionNum >= CheckpointerViewVersion
-        ? """
+        ? $"""
           SELECT c.num_timed, c.num_requested, c.write_time, c.sync_time, c.buffers_written,
                  b.buffers_clean, b.maxwritten_clean, b.buffers_alloc,
-                 NULL::bigint, NULL::bigint, b.stats_reset, c.stats_reset
+                 NULL::bigint, NULL::bigint, b.stats_reset, c.stats_reset,
+                 {(serverVersionNum >= CheckpointsDoneVersion ? "c.num_done" : "NULL::bigint")}
           FROM pg_stat_checkpointer c, pg_stat_bgwriter b
           """
         : """
           SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, checkpoint_sync_time, buffers_checkpoint,
                  buffers_clean, maxwritten_clean, buffers_alloc,
-                 buffers_backend, buffers_backend_fsync, stats_reset, stats_reset
+                 buffers_backend, buffers_backend_fsync, stats_reset, stats_reset, NULL::bigint
           FROM pg_stat_bgwriter
           """;
 

@@ -342,6 +342,12 @@ internal static partial class FastResultReader
             StatsReset = reader.NullableTimestamp(10),
         };
 
+        // NULL before PostgreSQL 18, which added num_done: the field stays unset.
+        if (reader.NullableUInt64(12) is { } done)
+        {
+            snapshot.Checkpoints.Done = done;
+        }
+
         // NULL from PostgreSQL 17, which no longer has these columns: the fields stay unset.
         if (reader.NullableUInt64(8) is { } backend)
         {

@@ -17,6 +17,11 @@ internal static class ActivityMetrics
         {
             w.WriteCounter("fleet_pg_checkpoints_timed_total", "Scheduled checkpoints.", checkpoints.Timed);
             w.WriteCounter("fleet_pg_checkpoints_requested_total", "Requested checkpoints.", checkpoints.Requested);
+            if (checkpoints.HasDone)
+            {
+                w.WriteCounter("fleet_pg_checkpoints_done_total", "Checkpoints performed (PostgreSQL 18+; absent before).", checkpoints.Done);
+            }
+
             w.WriteCounter("fleet_pg_checkpoint_write_seconds_total", "Time spent writing checkpoint files, in seconds.", checkpoints.WriteTimeMs / 1000);
             w.WriteCounter("fleet_pg_checkpoint_sync_seconds_total", "Time spent syncing checkpoint files, in seconds.", checkpoints.SyncTimeMs / 1000);
             w.WriteCounter("fleet_pg_checkpoint_buffers_written_total", "Buffers written by checkpoints.", checkpoints.BuffersWritten);

@@ -207,6 +207,7 @@ public sealed class AgentMetricsWriterTests
         e.AssertLine("fleet_pg_bgwriter_buffers_backend_fsync_total 1");
         e.AssertLine("fleet_pg_bgwriter_stats_reset_timestamp_seconds 1699000200");
         e.AssertLine("fleet_pg_checkpoint_stats_reset_timestamp_seconds 1699000100");
+        e.AssertLine("fleet_pg_checkpoints_done_total 90");
     }
 
     [Fact]
@@ -256,6 +257,7 @@ public sealed class AgentMetricsWriterTests
     public void Columns_a_version_lacks_are_absent_not_zero()
     {
         // PostgreSQL 13: no session columns, no confl_active_logicalslot; checksums off. PostgreSQL 17: no buffers_backend.
+        // Before 18: no num_done.
         var snapshot = MetricsFixtures.Primary();
         foreach (var database in snapshot.Databases)
         {
@@ -273,6 +275,7 @@ public sealed class AgentMetricsWriterTests
 
         snapshot.Bgwriter.ClearBuffersBackend();
         snapshot.Bgwriter.ClearBuffersBackendFsync();
+        snapshot.Checkpoints.ClearDone();
 
         var e = Render(snapshot);
 
@@ -284,6 +287,7 @@ public sealed class AgentMetricsWriterTests
                      "fleet_pg_database_sessions_killed_total", "fleet_pg_database_conflicts_active_logicalslot_total",
                      "fleet_pg_database_checksum_failures_total", "fleet_pg_database_stats_reset_timestamp_seconds",
                      "fleet_pg_bgwriter_buffers_backend_total", "fleet_pg_bgwriter_buffers_backend_fsync_total",
+                     "fleet_pg_checkpoints_done_total",
                  })
         {
             e.AssertNoFamily(family);

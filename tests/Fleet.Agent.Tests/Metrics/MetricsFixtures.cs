@@ -257,7 +257,7 @@ internal static class MetricsFixtures
             },
             Checkpoints = new NodeSnapshot.Types.Checkpoints
             {
-                Timed = 100, Requested = 7, WriteTimeMs = 123_456, SyncTimeMs = 789, BuffersWritten = 55_555, StatsReset = At(1_699_000_100),
+                Timed = 100, Requested = 7, Done = 90, WriteTimeMs = 123_456, SyncTimeMs = 789, BuffersWritten = 55_555, StatsReset = At(1_699_000_100),
             },
 
             // buffers_backend(_fsync) are gone in 17 but set here, so that every family renders somewhere.

@@ -99,8 +99,10 @@ public sealed class PostgresVersionMatrixTests(ITestOutputHelper output)
         Assert.Equal("on", replicaAfter.Archiver.ArchiveMode);
         Assert.Equal(0UL, replicaAfter.Archiver.ArchivedCount);
 
-        // Checkpoints: pg_stat_bgwriter before 17, pg_stat_checkpointer from 17 (buffers_backend gone).
+        // Checkpoints: pg_stat_bgwriter before 17, pg_stat_checkpointer from 17 (buffers_backend gone), num_done from 18.
         Assert.True(primaryAfter.Checkpoints.BuffersWritten > 0);
+        Assert.Equal(major >= 18, primaryAfter.Checkpoints.HasDone);
+        Assert.True(!primaryAfter.Checkpoints.HasDone || primaryAfter.Checkpoints.Done > primaryBefore.Checkpoints.Done);
         Assert.NotNull(primaryAfter.Checkpoints.StatsReset);
         Assert.True(primaryAfter.Bgwriter.BuffersAlloc > 0);
         Assert.Equal(major < 17, primaryAfter.Bgwriter.HasBuffersBackend);
