@@ -46,7 +46,8 @@ public sealed class PostgresVersionMatrixTests(ITestOutputHelper output)
         var replicaBefore = await onReplica.CollectAsync();
 
         // The write load: rows, a requested checkpoint, a marker message to damage later, a WAL switch.
-        await Sql.ExecuteAsync(primary, $"CREATE TABLE matrix (id int, payload text); INSERT INTO matrix SELECT g, md5(g::text) FROM generate_series(1, {Rows}) g");
+        await Sql.ExecuteAsync(primary, "CREATE TABLE matrix (id int, payload text)");
+        await InsertRowsAsync(primary);
         await Sql.ExecuteAsync(primary, "CHECKPOINT");
         var marker = await EmitMarkerAsync(primary);
         var segment = await cluster.SwitchWalAsync();
@@ -186,6 +187,14 @@ public sealed class PostgresVersionMatrixTests(ITestOutputHelper output)
         Dump($"PostgreSQL {major} with a bit flipped in {damaged}", status);
         Assert.Equal(ArchiveVerdict.Failure, status.Verdict);
         Assert.Equal((FindingCodes.RecordCrcMismatch, damaged), (status.FirstProblem.Code, status.FirstProblem.Subject));
+    }
+
+    private static async Task InsertRowsAsync(IPostgresNode primary)
+    {
+        await using var connection = await primary.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand("INSERT INTO matrix SELECT g, md5(g::text) FROM generate_series(1, $1) g", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Rows });
+        Assert.Equal(Rows, await command.ExecuteNonQueryAsync());
     }
 
     /// <summary>A non-transactional logical message whose payload is unique: found again in the archived segment by its bytes.</summary>
