@@ -1,8 +1,8 @@
 namespace Fleet.Agent.Collection;
 
 /// <summary>
-/// The SQL of a collection cycle, version-aware for PostgreSQL 13–17 (and 18, which keeps the 17
-/// views we read). Every statement is written so that it cannot fail on a healthy server of any
+/// The SQL of a collection cycle, version-aware for PostgreSQL 13–18 (each run on a real server by
+/// PostgresVersionMatrixTests; 18 keeps the 17 views we read and adds num_done). Every statement is written so that it cannot fail on a healthy server of any
 /// supported version or role: functions that are illegal in recovery sit behind CASE on
 /// pg_is_in_recovery(), and LSNs are returned as numeric byte positions (lsn - '0/0'), so the slim
 /// Npgsql data source needs no extra type plugins. One failing statement aborts the whole batch.
