@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # --pg-versions fetches PostgreSQL 13, 14, 16, 17 and 18 (15 is Debian's) for the version-matrix tests
 # (trait Postgres=Matrix, about 5 s per major); once all are fetched a missing one fails instead of skipping.
+# As root the servers run as the postgres OS user, which may not reach a checkout under a closed directory:
+# the fetched binaries then live in a cache every user can read (install-deps and the tests both read it).
+if [ "$(id -u)" -eq 0 ] && [ -z "${FLEET_PG_CACHE:-}" ]; then export FLEET_PG_CACHE=/var/cache/fleet/postgres; fi
 scripts/install-deps.sh --pg-versions
 if [ "${FLEET_PG_VERSIONS:-all}" = all ]; then export FLEET_PG_VERSIONS_REQUIRED=${FLEET_PG_VERSIONS_REQUIRED:-1}; fi
 dotnet build Fleet.sln --nologo -c Release --no-restore
