@@ -12,8 +12,8 @@ namespace Fleet.Aggregator.Coordination;
 /// Epochs and published primaries in etcd (Mode Etcd), under <c>{prefix}/{region}/{cluster}/</c>:
 /// <c>epoch</c> (decimal), <c>state</c> (JSON: primary, epoch, pending promotion, former primary) and
 /// <c>primary</c> (the primary's node name, plain text, for HAProxy via confd, vip-manager or applications).
-/// Every write is one etcd transaction that also compares the leader key's create revision with this
-/// aggregator's term: once another aggregator leads, the comparison fails, nothing is written, and the
+/// Every write is one etcd transaction that also compares the leader key's revision with this aggregator's
+/// term (the revision that created it, and it is never modified while the term lasts): once another aggregator leads, the comparison fails, nothing is written, and the
 /// caller gets <see cref="NotLeaderException"/>.
 /// </summary>
 internal sealed class EtcdClusterState(IEtcdTerm leadership, TimeProvider time) : IClusterStateStore
@@ -172,16 +172,20 @@ internal sealed class EtcdClusterState(IEtcdTerm leadership, TimeProvider time) 
         return status.IsLeader ? status.Term : throw new NotLeaderException(status, "this aggregator does not lead its region: it may not change a cluster's epoch or primary");
     }
 
+    /// <summary>
+    /// The leader key is still the one this term wrote: its last modification is its creation. A key deleted and
+    /// created again, or overwritten (by an operator, or another aggregator), has a later revision.
+    /// </summary>
     private Compare LeaderIs(long term) =>
-        new() { Key = leadership.LeaderKeyBytes, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = term };
+        new() { Key = leadership.LeaderKeyBytes, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = term };
 
     private void ThrowIfDeposed(ResponseOp leaderRange, long term, string what)
     {
         var holder = leaderRange.ResponseRange.Kvs.FirstOrDefault();
-        if (holder is null || holder.CreateRevision != term)
+        if (holder is null || holder.ModRevision != term)
         {
             var (name, address) = holder is null ? (null, null) : LeaderValue.Decode(holder.Value.Span);
-            throw new NotLeaderException(new LeadershipStatus(false, name, address, holder?.CreateRevision ?? 0, null),
+            throw new NotLeaderException(new LeadershipStatus(false, name, address, holder?.ModRevision ?? 0, null),
                 $"{what} was not written: term {term} is over ({(name is null ? "no leader now" : "the leader is " + name)})");
         }
     }

@@ -188,10 +188,10 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     {
         var (name, address) = LeaderValue.Decode(holder.Value.Span);
         var previous = _status;
-        _status = new LeadershipStatus(false, name, address, holder.CreateRevision, null);
-        if (previous.Term != holder.CreateRevision)
+        _status = new LeadershipStatus(false, name, address, holder.ModRevision, null);
+        if (previous.Term != holder.ModRevision)
         {
-            CoordinationLog.Following(_logger, name ?? "(unreadable)", holder.CreateRevision);
+            CoordinationLog.Following(_logger, name ?? "(unreadable)", holder.ModRevision);
         }
     }
 
@@ -230,9 +230,14 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         // The key must still be ours: an operator may have deleted it, or etcd may have lost it with the lease.
         var range = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_leaderKey) }, deadline: Deadline(), cancellationToken: cancellationToken);
         var current = range.Kvs.FirstOrDefault();
-        if (current is null || current.Lease != _leaseId || current.CreateRevision != _status.Term)
+        if (current is null || current.Lease != _leaseId || current.ModRevision != _status.Term)
         {
             StepDown("the leader key is no longer its own");
+            if (current is not null)
+            {
+                Follow(current); // whoever holds it now is the leader agents and operators are sent to
+            }
+
             return;
         }
 

@@ -17,7 +17,7 @@ public interface ILeadership
 /// <param name="IsLeader">This aggregator holds the term (check <see cref="ActUntil"/> against the clock before acting).</param>
 /// <param name="Holder">The leader's name.</param>
 /// <param name="Address">The leader's advertised gRPC address, or null.</param>
-/// <param name="Term">The leader key's create revision on etcd (0 without coordination): increases with every new term.</param>
+/// <param name="Term">The revision of the leader key's write on etcd (0 without coordination): increases with every new term; a key overwritten or re-created is a new term.</param>
 /// <param name="ActUntil">Until when this aggregator may act as leader (null when it does not lead, or leads alone).</param>
 public sealed record LeadershipStatus(bool IsLeader, string? Holder, string? Address, long Term, DateTimeOffset? ActUntil)
 {

@@ -21,6 +21,7 @@ internal sealed class AgentLinkService(
     IEnumerable<ILinkObserver> observerList,
     TimeProvider time,
     IEpochView epochs,
+    Coordination.ILeadership leadership,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     ILogger<AgentLinkService> logger) : AgentLink.AgentLinkBase
 {
@@ -46,6 +47,7 @@ internal sealed class AgentLinkService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, admission.Reason));
         }
 
+        RequireLeadership(hello.Identity, context.Peer);
         var sessionId = fleet.NewSessionId();
         var registration = fleet.Register(hello, sessionId, context.Peer, time.GetUtcNow(), config.Link.StaleAfter);
         var key = registration.Record.Key;
@@ -90,6 +92,29 @@ internal sealed class AgentLinkService(
         }
     }
 
+    /// <summary>
+    /// Agents link to the leader only (Mode Etcd): a follower would grant a primary no lease, and its agent would
+    /// self-fence. FAILED_PRECONDITION makes the agent try its next configured aggregator at once; the detail
+    /// names the leader. Always passes in Mode None.
+    /// </summary>
+    private void RequireLeadership(NodeIdentity identity, string peer) => RequireLeadership(identity.Cluster, identity.Name, peer);
+
+    private void RequireLeadership(string cluster, string node, string peer)
+    {
+        var now = time.GetUtcNow();
+        if (leadership.IsLeader(now))
+        {
+            return;
+        }
+
+        var status = leadership.Status(now);
+        var reason = $"this aggregator does not lead region {options.Value.Region}: " +
+                     (status.Holder is { } holder ? $"link to the leader, {holder}{(status.Address is { } address ? " at " + address : string.Empty)}" : "no leader is known yet; try the other aggregators");
+        counters.NotLeaderRefused();
+        IngestLog.SentAwayNotLeader(logger, node, cluster, peer, reason);
+        throw new RpcException(new Status(StatusCode.FailedPrecondition, reason));
+    }
+
     private async Task<AgentHello?> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requests, ServerCallContext context, TimeSpan timeout)
     {
         using var helloCts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
@@ -131,6 +156,8 @@ internal sealed class AgentLinkService(
             switch (message.BodyCase)
             {
                 case AgentMessage.BodyOneofCase.Report:
+                    // An aggregator that stopped leading sends its agents on, within a report interval.
+                    RequireLeadership(session.Key.Cluster, session.Key.Node, context.Peer);
                     counters.Report();
                     var record = fleet.ApplyReport(session.Key, session.Id, message.Report, time.GetUtcNow())
                         ?? throw new RpcException(new Status(StatusCode.Aborted, $"node {session.Key} is now served by a newer connection"));

@@ -59,6 +59,91 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task AgentLinks_GoToTheLeaderOnly_AFollowerSendsThemOn_ALeaderThatLosesItsTermEndsThem()
+    {
+        var prefix = "/fleet-link-test-" + Guid.NewGuid().ToString("N")[..8];
+        await using var a = await Aggregator.StartAsync("agg-a", prefix, etcd.Cluster.Endpoints);
+        await using var b = await Aggregator.StartAsync("agg-b", prefix, etcd.Cluster.Endpoints);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var (leader, follower) = await WaitForLeaderAsync(http, a, b);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await follower.LeadershipAsync(http)).GetProperty("leader").GetString() is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{follower.Name} never named the leader");
+            await Task.Delay(50);
+        }
+
+        // The follower would grant a primary no lease: it sends the agent on to the leader by name.
+        using var followerChannel = GrpcChannel.ForAddress("http://" + follower.GrpcAddress);
+        using (var call = new AgentLink.AgentLinkClient(followerChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(10)))
+        {
+            await call.RequestStream.WriteAsync(Hello("node0"));
+            var sentAway = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(StatusCode.FailedPrecondition, sentAway.StatusCode);
+            Assert.Contains($"link to the leader, {leader.Name} at {leader.GrpcAddress}", sentAway.Status.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("fleet_ingest_agents_refused_total{reason=\"not_leader\"} 1", await http.GetStringAsync(follower.Http("/metrics")), StringComparison.Ordinal);
+
+        // The leader welcomes it; when the leader's term ends behind its back (its etcd lease revoked), its next
+        // report is answered by ending the link, so the agent moves on.
+        using var leaderChannel = GrpcChannel.ForAddress("http://" + leader.GrpcAddress);
+        using var linked = new AgentLink.AgentLinkClient(leaderChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(30));
+        await linked.RequestStream.WriteAsync(Hello("node1"));
+        Assert.True(await linked.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.True(linked.ResponseStream.Current.Welcome.Accepted);
+
+        // Another holder overwrites the leader key (as an operator might): the leader finds the key is no longer its
+        // own at its next renewal and steps down; both aggregators now follow "agg-x".
+        using (var client = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Cluster.Endpoints)))
+        {
+            var lease = await client.LeaseGrantAsync(new Etcdserverpb.LeaseGrantRequest { TTL = 60 });
+            await client.PutAsync(new Etcdserverpb.PutRequest
+            {
+                Key = Google.Protobuf.ByteString.CopyFromUtf8($"{prefix}/ha/leader"),
+                Value = Google.Protobuf.ByteString.CopyFromUtf8("{\"name\":\"agg-x\",\"address\":\"agg-x.example:7300\"}"),
+                Lease = lease.ID,
+            });
+        }
+
+        // Report every 100 ms (bounded) until the server ends the call; a write fails once it has ended.
+        for (ulong sequence = 1; sequence <= 200; sequence++)
+        {
+            try
+            {
+                await linked.RequestStream.WriteAsync(new AgentMessage { Report = new AgentReport { Sequence = sequence, Snapshot = new NodeSnapshot { PostgresState = PostgresState.Up, Role = NodeRole.Replica } } });
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        // The server's own status, as the agent reads it.
+        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await linked.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
+        Assert.Equal(StatusCode.FailedPrecondition, ended.StatusCode);
+        Assert.Contains("does not lead region ha: link to the leader, agg-x at agg-x.example:7300", ended.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private static AgentMessage Hello(string node) => new()
+    {
+        Hello = new AgentHello
+        {
+            Identity = new NodeIdentity { Cluster = "pg", Name = node, Region = "ha" },
+            Role = NodeRole.Replica,
+            AgentVersion = "ha-test",
+            InstanceId = Guid.NewGuid().ToString("N"),
+        },
+    };
+
     private static async Task<(Aggregator Leader, Aggregator Follower)> WaitForLeaderAsync(HttpClient http, Aggregator a, Aggregator b)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
