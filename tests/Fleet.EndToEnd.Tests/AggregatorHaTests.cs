@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Fleet.Aggregator;
+using Fleet.EndToEnd.Tests.Infrastructure;
+using Fleet.LocalFleet.Postgres;
+using Fleet.Testing.Etcd;
+using Microsoft.AspNetCore.Builder;
+using Xunit.Abstractions;
+
+namespace Fleet.EndToEnd.Tests;
+
+/// <summary>
+/// A local fleet (primary + 2 replicas, three agents) served by two aggregators in Coordination:Mode=Etcd on a real
+/// three-member etcd: the fleet's own (agg-1, elected first) and a second one (agg-2) the agents know as their
+/// second endpoint.
+/// </summary>
+public sealed class HaFleetFixture : FleetFixture, IAsyncLifetime
+{
+    private WebApplication? _second;
+    private string? _secondDirectory;
+
+    public EtcdCluster Etcd { get; private set; } = null!;
+
+    public string Prefix { get; } = "/fleet-e2e-" + Guid.NewGuid().ToString("N")[..8];
+
+    public int SecondGrpcPort { get; private set; }
+
+    public Uri SecondHttp => new($"http://127.0.0.1:{SecondGrpcPort + 1}");
+
+    public Uri SecondGrpc => new($"http://127.0.0.1:{SecondGrpcPort}");
+
+    public new async Task InitializeAsync()
+    {
+        Etcd = await EtcdCluster.StartAsync(3);
+        SecondGrpcPort = FreeTcpPort.PickConsecutive(2);
+        await base.InitializeAsync();
+        _secondDirectory = Directory.CreateTempSubdirectory("fleet-e2e-agg2-").FullName;
+        var settings = Coordination("agg-2");
+        settings["Region"] = Region;
+        settings["InstanceId"] = "agg-2";
+        settings["Listen:Grpc"] = $"127.0.0.1:{SecondGrpcPort}";
+        settings["Listen:Http"] = $"127.0.0.1:{SecondGrpcPort + 1}";
+        settings["Store:Path"] = Path.Combine(_secondDirectory, "aggregator.db");
+        settings["Logging:Console:LogLevel:Default"] = "None";
+        _second = AggregatorHost.Build(null, settings);
+        await _second.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        if (_second is not null)
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await _second.StopAsync(stop.Token);
+            await _second.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+        if (_secondDirectory is not null)
+        {
+            Directory.Delete(_secondDirectory, recursive: true);
+        }
+
+        if (Etcd is not null)
+        {
+            await Etcd.DisposeAsync();
+        }
+    }
+
+    protected override Dictionary<string, string?> AggregatorSettings() => Coordination("agg-1");
+
+    // Every agent knows both aggregators; a short reconnect ceiling keeps the test's hand-over brisk.
+    protected override Dictionary<string, string?> AgentSettings() => new()
+    {
+        ["Aggregator:Endpoints:1"] = $"http://127.0.0.1:{SecondGrpcPort}",
+        ["Aggregator:ReconnectMaxDelay"] = "00:00:01",
+    };
+
+    private Dictionary<string, string?> Coordination(string name)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Coordination:Mode"] = "Etcd",
+            ["Coordination:Name"] = name,
+            ["Coordination:Etcd:Prefix"] = Prefix,
+            ["Coordination:Etcd:LeaseTtl"] = "00:00:02",
+            ["Coordination:Etcd:RenewInterval"] = "00:00:00.3",
+            ["Coordination:Etcd:RequestTimeout"] = "00:00:00.3",
+            ["Coordination:Etcd:StepDownMargin"] = "00:00:01",
+        };
+        for (var i = 0; i < Etcd.Endpoints.Count; i++)
+        {
+            settings[$"Coordination:Etcd:Endpoints:{i.ToString(CultureInfo.InvariantCulture)}"] = Etcd.Endpoints[i];
+        }
+
+        return settings;
+    }
+}
+
+/// <summary>The leader aggregator is lost, the other takes over the fleet and then decides a failover alone.</summary>
+public sealed class AggregatorHaTests(HaFleetFixture fixture, ITestOutputHelper output) : IClassFixture<HaFleetFixture>
+{
+    [Fact]
+    public async Task LeaderAggregatorStops_AgentsMoveToTheOther_ItResumesFromEtcd_ThenFailsOverALostPrimary_ThePublishedPrimaryFollows()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var etcd = new dotnet_etcd.EtcdClient(string.Join(",", fixture.Etcd.Endpoints));
+        var primaryKey = $"{fixture.Prefix}/{FleetFixture.Region}/{FleetFixture.Cluster}/primary";
+
+        // agg-1 led from the start: the agents are on it, and it published the primary in etcd.
+        Assert.True((await Leadership(http, fixture.Fleet.AggregatorHttp)).GetProperty("isLeader").GetBoolean());
+        Assert.Equal("agg-1", (await Poll.UntilAsync(() => Leadership(http, fixture.SecondHttp), l => l.GetProperty("leader").GetString() == "agg-1",
+            FleetFixture.ConditionTimeout, "agg-2 to follow agg-1")).GetProperty("leader").GetString());
+        Assert.Equal(FleetFixture.Primary, await Poll.UntilAsync(() => etcd.GetValAsync(primaryKey), v => v == FleetFixture.Primary, FleetFixture.ConditionTimeout, "the primary published in etcd"));
+
+        // agg-1 stops (its lease revoked): agg-2 leads, takes over the state from etcd, and the agents come to it.
+        var stoppedAt = DateTimeOffset.UtcNow;
+        await fixture.Fleet.StopAggregatorAsync();
+        using var second = new FleetServiceClient(fixture.SecondGrpc);
+        var whole = await Poll.UntilAsync(() => second.GetClusterAsync(FleetFixture.Cluster), c => FleetFixture.IsWhole(c) && c.Nodes.All(n => n.LastReportAt.ToDateTimeOffset() > stoppedAt),
+            FleetFixture.ConditionTimeout, "agg-2 to hold the whole cluster", FleetFixture.Describe);
+        output.WriteLine($"agg-1 stopped; agg-2 holds every agent {(DateTimeOffset.UtcNow - stoppedAt).TotalMilliseconds:F0} ms later");
+        Assert.True((await Leadership(http, fixture.SecondHttp)).GetProperty("isLeader").GetBoolean());
+        Assert.Equal(FleetFixture.Primary, whole.Summary.Primary);
+
+        // The primary's PostgreSQL dies: agg-2 alone decides the failover; the epoch and the published primary move in etcd.
+        var killedAt = DateTimeOffset.UtcNow;
+        fixture.Fleet.Postgres.Primary.KillPostmaster();
+        var failedOver = await Poll.UntilAsync(() => second.GetClusterAsync(FleetFixture.Cluster), c => c.Summary.Primary != FleetFixture.Primary && c.Summary.Epoch >= 1,
+            TimeSpan.FromSeconds(60), "agg-2 to fail over", FleetFixture.Describe);
+        output.WriteLine($"primary killed; {failedOver.Summary.Primary} published by agg-2 under epoch {failedOver.Summary.Epoch} {(DateTimeOffset.UtcNow - killedAt).TotalMilliseconds:F0} ms later");
+        Assert.Equal(failedOver.Summary.Primary, await Poll.UntilAsync(() => etcd.GetValAsync(primaryKey), v => v == failedOver.Summary.Primary, FleetFixture.ConditionTimeout, "the new primary in etcd"));
+        Assert.Equal(failedOver.Summary.Epoch.ToString(CultureInfo.InvariantCulture), await etcd.GetValAsync($"{fixture.Prefix}/{FleetFixture.Region}/{FleetFixture.Cluster}/epoch"));
+
+        // agg-1 comes back: it follows agg-2 and sends the agents on.
+        await fixture.Fleet.StartAggregatorAsync();
+        var back = await Poll.UntilAsync(() => Leadership(http, fixture.Fleet.AggregatorHttp), l => l.GetProperty("leader").GetString() == "agg-2",
+            FleetFixture.ConditionTimeout, "the restarted agg-1 to follow agg-2");
+        Assert.False(back.GetProperty("isLeader").GetBoolean());
+    }
+
+    private static async Task<JsonElement> Leadership(HttpClient http, Uri aggregatorHttp) =>
+        await http.GetFromJsonAsync<JsonElement>(new Uri(aggregatorHttp, "/api/v1/leadership"));
+}
