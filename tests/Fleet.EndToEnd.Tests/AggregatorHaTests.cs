@@ -4,6 +4,7 @@ using System.Text.Json;
 using Fleet.Aggregator;
 using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.LocalFleet.Postgres;
+using Fleet.Protos.V1;
 using Fleet.Testing.Etcd;
 using Microsoft.AspNetCore.Builder;
 using Xunit.Abstractions;
@@ -36,12 +37,30 @@ public sealed class HaFleetFixture : FleetFixture, IAsyncLifetime
         SecondGrpcPort = FreeTcpPort.PickConsecutive(2);
         await base.InitializeAsync();
         _secondDirectory = Directory.CreateTempSubdirectory("fleet-e2e-agg2-").FullName;
+        await StartSecondAsync();
+    }
+
+    /// <summary>Stops agg-2 as SIGTERM would (its lease revoked if it led).</summary>
+    public async Task StopSecondAsync()
+    {
+        if (_second is { } second)
+        {
+            _second = null;
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await second.StopAsync(stop.Token);
+            await second.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts agg-2 again on the same store and ports.</summary>
+    public async Task StartSecondAsync()
+    {
         var settings = Coordination("agg-2");
         settings["Region"] = Region;
         settings["InstanceId"] = "agg-2";
         settings["Listen:Grpc"] = $"127.0.0.1:{SecondGrpcPort}";
         settings["Listen:Http"] = $"127.0.0.1:{SecondGrpcPort + 1}";
-        settings["Store:Path"] = Path.Combine(_secondDirectory, "aggregator.db");
+        settings["Store:Path"] = Path.Combine(_secondDirectory!, "aggregator.db");
         settings["Logging:Console:LogLevel:Default"] = "None";
         _second = AggregatorHost.Build(null, settings);
         await _second.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -49,12 +68,7 @@ public sealed class HaFleetFixture : FleetFixture, IAsyncLifetime
 
     public override async Task DisposeAsync()
     {
-        if (_second is not null)
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await _second.StopAsync(stop.Token);
-            await _second.DisposeAsync();
-        }
+        await StopSecondAsync();
 
         await base.DisposeAsync();
         if (_secondDirectory is not null)
@@ -142,4 +156,70 @@ public sealed class AggregatorHaTests(HaFleetFixture fixture, ITestOutputHelper 
 
     private static async Task<JsonElement> Leadership(HttpClient http, Uri aggregatorHttp) =>
         await http.GetFromJsonAsync<JsonElement>(new Uri(aggregatorHttp, "/api/v1/leadership"));
+}
+
+/// <summary>Every aggregator restarted in turn, the leader twice: leadership moves, agents follow, nothing fails over.</summary>
+public sealed class AggregatorRollingRestartTests(HaFleetFixture fixture, ITestOutputHelper output) : IClassFixture<HaFleetFixture>
+{
+    [Fact]
+    public async Task RollingRestartOfBothAggregators_LeadershipMovesTwice_AgentsFollow_ZeroFailovers()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var first = fixture.Fleet.AggregatorHttp;
+        await WaitForLeaderAsync(http, first, fixture.SecondHttp, "agg-1");
+
+        // The follower first: nothing moves.
+        await fixture.StopSecondAsync();
+        await fixture.StartSecondAsync();
+        await WaitForLeaderAsync(http, first, fixture.SecondHttp, "agg-1");
+
+        // The leader: agg-2 takes over and the agents come to it; agg-1 comes back as a follower.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await fixture.Fleet.StopAggregatorAsync();
+        await WaitWholeAsync(fixture.SecondGrpc, DateTimeOffset.UtcNow);
+        output.WriteLine($"agg-1 stopped: agg-2 leads and holds every agent after {clock.ElapsedMilliseconds} ms");
+        await fixture.Fleet.StartAggregatorAsync();
+        await WaitForLeaderAsync(http, fixture.SecondHttp, first, "agg-2");
+
+        // The new leader in turn: back to agg-1.
+        clock.Restart();
+        await fixture.StopSecondAsync();
+        await WaitWholeAsync(fixture.Fleet.AggregatorGrpc, DateTimeOffset.UtcNow);
+        output.WriteLine($"agg-2 stopped: agg-1 leads and holds every agent after {clock.ElapsedMilliseconds} ms");
+        await fixture.StartSecondAsync();
+        await WaitForLeaderAsync(http, first, fixture.SecondHttp, "agg-1");
+
+        // Zero failovers: epoch 0 in etcd and on the leader, node0 still the writable primary, no decision recorded.
+        using var etcd = new dotnet_etcd.EtcdClient(string.Join(",", fixture.Etcd.Endpoints));
+        var epochKey = $"{fixture.Prefix}/{FleetFixture.Region}/{FleetFixture.Cluster}/epoch";
+        Assert.Equal(0, (await etcd.GetAsync(epochKey)).Count);
+        using var api = new FleetServiceClient(fixture.Fleet.AggregatorGrpc);
+        var cluster = await api.GetClusterAsync(FleetFixture.Cluster);
+        Assert.Equal((FleetFixture.Primary, 0UL), (cluster.Summary.Primary, cluster.Summary.Epoch));
+        foreach (var aggregator in new[] { fixture.Fleet.AggregatorGrpc, fixture.SecondGrpc })
+        {
+            using var client = new FleetServiceClient(aggregator);
+            var decisions = await client.ListEventsAsync(new ListEventsRequest { Kind = EventKind.FailoverDecision, Limit = 100 });
+            Assert.Empty(decisions.Events);
+        }
+
+        await using var connection = await fixture.Fleet.Postgres.Primary.OpenConnectionAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT pg_is_in_recovery()", connection);
+        Assert.False((bool)(await command.ExecuteScalarAsync())!);
+    }
+
+    private static async Task WaitForLeaderAsync(HttpClient http, Uri leaderHttp, Uri followerHttp, string leader)
+    {
+        await Poll.UntilAsync(() => http.GetFromJsonAsync<JsonElement>(new Uri(leaderHttp, "/api/v1/leadership")), l => l.GetProperty("isLeader").GetBoolean(),
+            FleetFixture.ConditionTimeout, $"{leader} to lead");
+        await Poll.UntilAsync(() => http.GetFromJsonAsync<JsonElement>(new Uri(followerHttp, "/api/v1/leadership")), l => l.GetProperty("leader").GetString() == leader,
+            FleetFixture.ConditionTimeout, $"the other aggregator to follow {leader}");
+    }
+
+    private static async Task WaitWholeAsync(Uri aggregatorGrpc, DateTimeOffset after)
+    {
+        using var api = new FleetServiceClient(aggregatorGrpc);
+        await Poll.UntilAsync(() => api.GetClusterAsync(FleetFixture.Cluster), c => FleetFixture.IsWhole(c) && c.Nodes.All(n => n.LastReportAt.ToDateTimeOffset() > after),
+            FleetFixture.ConditionTimeout, $"{aggregatorGrpc} to hold the whole cluster", FleetFixture.Describe);
+    }
 }

@@ -318,7 +318,8 @@ internal sealed partial class FailoverController(
         // Runs for every cluster every 200 ms: a healthy primary settles it before the replicas are observed.
         var records = fleet.ClusterNodes(cluster);
         var now = time.GetUtcNow();
-        var verdict = FailoverPolicy.NeedsEvaluation(ClusterObserver.ObservePrimary(records, memory, now, SilentAfter))
+        var primary = ClusterObserver.ObservePrimary(records, memory, now, SilentAfter);
+        var verdict = FailoverPolicy.NeedsEvaluation(primary)
             ? FailoverPolicy.Evaluate(ClusterObserver.Observe(cluster, records, memory, aggregatorOptions.Value.Region, now, SilentAfter), Options)
             : FailoverVerdict.Healthy;
         var summary = verdict.Action == FailoverAction.None ? string.Empty : string.Join("; ", verdict.Reasons.Skip(1));
@@ -328,11 +329,19 @@ internal sealed partial class FailoverController(
             if (verdict.Action != FailoverAction.None)
             {
                 FailoverLog.VerdictChanged(logger, cluster, verdict.Summary);
-                if (verdict.Action == FailoverAction.Refuse)
-                {
-                    recorder.Record(EventKind.FailoverDecision, cluster, memory.Primary, "no failover: " + verdict.Reasons[^1], verdict.Reasons);
-                }
             }
+        }
+
+        // A refusal is news once a failover would be warranted: the primary unhealthy for the failover timeout.
+        // Before that it is the ordinary moment after a restart or a change of leader, before agents reconnect.
+        if (verdict.Action != FailoverAction.Refuse)
+        {
+            track.LastRecordedRefusal = string.Empty;
+        }
+        else if (summary != track.LastRecordedRefusal && now - primary.UnhealthySince >= Options.FailoverTimeout)
+        {
+            track.LastRecordedRefusal = summary;
+            recorder.Record(EventKind.FailoverDecision, cluster, memory.Primary, "no failover: " + verdict.Reasons[^1], verdict.Reasons);
         }
 
         if (verdict.Action == FailoverAction.Promote && verdict.Candidate is { } candidate && time.GetUtcNow() >= track.RetryAfter)
@@ -449,6 +458,9 @@ internal sealed partial class FailoverController(
         }
 
         public string LastSummary { get; set; } = string.Empty;
+
+        /// <summary>The last refusal recorded as an event (each distinct refusal once per unhealthy episode).</summary>
+        public string LastRecordedRefusal { get; set; } = string.Empty;
 
         /// <summary>No automatic attempt before this (set after a failed one).</summary>
         public DateTimeOffset RetryAfter { get; set; }
