@@ -20,6 +20,9 @@ namespace Fleet.Aggregator.Coordination;
 /// </summary>
 internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, IEtcdTerm
 {
+    /// <summary>At most this long for revoking the lease on shutdown (the host's stop token may end it sooner).</summary>
+    private static readonly TimeSpan ResignTimeout = TimeSpan.FromSeconds(5);
+
     private readonly EtcdCoordinationOptions _options;
     private readonly string _name;
     private readonly string? _address;
@@ -103,8 +106,9 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         {
             try
             {
-                // Revoking deletes the leader key: a follower takes over within one renew interval, not one TTL.
-                await RevokeAsync(_leaseId, cancellationToken);
+                // Revoking deletes the leader key: a follower takes over within one renew interval, not one TTL. Not
+                // time-critical (the host is stopping), so it gets the stop's own time rather than a request's.
+                await RevokeAsync(_leaseId, cancellationToken, DateTime.UtcNow + ResignTimeout);
                 if (wasLeader)
                 {
                     CoordinationLog.Resigned(_logger, _name);
@@ -195,11 +199,11 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         }
     }
 
-    private async Task RevokeAsync(long lease, CancellationToken cancellationToken)
+    private async Task RevokeAsync(long lease, CancellationToken cancellationToken, DateTime? deadline = null)
     {
         try
         {
-            await _client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: Deadline(), cancellationToken: cancellationToken);
+            await _client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = lease }, deadline: deadline ?? Deadline(), cancellationToken: cancellationToken);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
         {
