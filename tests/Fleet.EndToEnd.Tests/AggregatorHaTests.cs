@@ -223,3 +223,67 @@ public sealed class AggregatorRollingRestartTests(HaFleetFixture fixture, ITestO
             FleetFixture.ConditionTimeout, $"{aggregatorGrpc} to hold the whole cluster", FleetFixture.Describe);
     }
 }
+
+/// <summary>etcd loses quorum under a live fleet: no aggregator acts, nothing fails over, PostgreSQL keeps serving.</summary>
+public sealed class EtcdQuorumLossTests(HaFleetFixture fixture, ITestOutputHelper output) : IClassFixture<HaFleetFixture>
+{
+    [Fact]
+    public async Task EtcdLosesQuorum_NoAggregatorLeads_NoFailover_PrimaryKeepsServing_QuorumBack_ALeaderHoldsTheFleetAgain()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var aggregators = new[] { fixture.Fleet.AggregatorHttp, fixture.SecondHttp };
+        await Poll.UntilAsync(() => LeadingAsync(http, aggregators), n => n == 1, FleetFixture.ConditionTimeout, "one leader");
+
+        await fixture.Etcd.StopMemberAsync(1);
+        await fixture.Etcd.StopMemberAsync(2);
+        var lostAt = DateTimeOffset.UtcNow;
+        await Poll.UntilAsync(() => LeadingAsync(http, aggregators), n => n == 0, FleetFixture.ConditionTimeout, "the leader to step down");
+        output.WriteLine($"quorum lost: no aggregator leads {(DateTimeOffset.UtcNow - lostAt).TotalMilliseconds:F0} ms later");
+
+        // Longer than failover timeout + lease + margin (3 + 2 + 1 s): nobody leads, nobody fails over, node0 takes writes.
+        var until = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(8);
+        var writes = 0;
+        while (DateTimeOffset.UtcNow < until)
+        {
+            Assert.Equal(0, await LeadingAsync(http, aggregators));
+            await using var connection = await fixture.Fleet.Postgres.Primary.OpenConnectionAsync();
+            await using var insert = new Npgsql.NpgsqlCommand("CREATE TABLE IF NOT EXISTS quorum_probe (at timestamptz); INSERT INTO quorum_probe VALUES (now())", connection);
+            await insert.ExecuteNonQueryAsync();
+            writes++;
+            await Task.Delay(250);
+        }
+
+        output.WriteLine($"{writes} writes acknowledged by node0 without quorum");
+        await fixture.Etcd.StartMemberAsync(1);
+        await fixture.Etcd.StartMemberAsync(2);
+        var backAt = DateTimeOffset.UtcNow;
+        var leaderGrpc = await Poll.UntilAsync(async () =>
+        {
+            foreach (var (httpUri, grpcUri) in new[] { (fixture.Fleet.AggregatorHttp, fixture.Fleet.AggregatorGrpc), (fixture.SecondHttp, fixture.SecondGrpc) })
+            {
+                if ((await http.GetFromJsonAsync<JsonElement>(new Uri(httpUri, "/api/v1/leadership"))).GetProperty("isLeader").GetBoolean())
+                {
+                    return grpcUri;
+                }
+            }
+
+            return null;
+        }, l => l is not null, FleetFixture.ConditionTimeout, "a leader once quorum is back");
+        using var api = new FleetServiceClient(leaderGrpc!);
+        var cluster = await Poll.UntilAsync(() => api.GetClusterAsync(FleetFixture.Cluster), c => FleetFixture.IsWhole(c) && c.Nodes.All(n => n.LastReportAt.ToDateTimeOffset() > backAt),
+            FleetFixture.ConditionTimeout, "the leader to hold the whole cluster", FleetFixture.Describe);
+        output.WriteLine($"quorum back: {leaderGrpc} leads and holds every agent {(DateTimeOffset.UtcNow - backAt).TotalMilliseconds:F0} ms later");
+        Assert.Equal((FleetFixture.Primary, 0UL), (cluster.Summary.Primary, cluster.Summary.Epoch));
+    }
+
+    private static async Task<int> LeadingAsync(HttpClient http, IEnumerable<Uri> aggregators)
+    {
+        var leading = 0;
+        foreach (var aggregator in aggregators)
+        {
+            leading += (await http.GetFromJsonAsync<JsonElement>(new Uri(aggregator, "/api/v1/leadership"))).GetProperty("isLeader").GetBoolean() ? 1 : 0;
+        }
+
+        return leading;
+    }
+}
