@@ -26,7 +26,6 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     private readonly EtcdCoordinationOptions _options;
     private readonly string _name;
     private readonly string? _address;
-    private readonly string _leaderKey;
     private readonly TimeProvider _time;
     private readonly ILogger<EtcdLeadership> _logger;
     private readonly EtcdClient _client;
@@ -40,20 +39,17 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         _name = CoordinationNames.Name(coordination.Value);
         _address = coordination.Value.AdvertiseAddress;
         RegionPrefix = $"{_options.Prefix}/{aggregator.Value.Region}";
-        _leaderKey = RegionPrefix + "/leader";
-        LeaderKeyBytes = ByteString.CopyFromUtf8(_leaderKey);
+        LeaderKeyBytes = ByteString.CopyFromUtf8(RegionPrefix + "/leader");
         _time = time;
         _logger = logger;
         _client = CreateClient(_options);
     }
 
-    /// <summary>The key whose creator leads the region.</summary>
-    public string LeaderKey => _leaderKey;
-
-    public ByteString LeaderKeyBytes { get; private init; } = ByteString.Empty;
+    /// <summary><c>{prefix}/{region}/leader</c>: the key whose creator leads the region.</summary>
+    public ByteString LeaderKeyBytes { get; }
 
     /// <summary><c>{prefix}/{region}</c>: the region's keys live under it.</summary>
-    public string RegionPrefix { get; private init; } = string.Empty;
+    public string RegionPrefix { get; }
 
     /// <summary>The etcd client, shared with <see cref="EtcdClusterState"/>.</summary>
     public EtcdClient Client => _client;
@@ -68,7 +64,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        CoordinationLog.Started(_logger, _name, _leaderKey, string.Join(",", _options.Endpoints), (long)_options.LeaseTtl.TotalSeconds);
+        CoordinationLog.Started(_logger, _name, LeaderKeyBytes.ToStringUtf8(), string.Join(",", _options.Endpoints), (long)_options.LeaseTtl.TotalSeconds);
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -143,7 +139,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
             _abandonedLease = 0;
         }
 
-        var key = ByteString.CopyFromUtf8(_leaderKey);
+        var key = LeaderKeyBytes;
         var existing = (await _client.GetAsync(new RangeRequest { Key = key }, deadline: Deadline(), cancellationToken: cancellationToken)).Kvs.FirstOrDefault();
         if (existing is not null)
         {
@@ -185,7 +181,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         _leaseId = lease.ID;
         var term = response.Header.Revision;
         _status = new LeadershipStatus(true, _name, _address, term, LeaderLease.ActUntil(sentAt, TimeSpan.FromSeconds(lease.TTL), _options.StepDownMargin));
-        CoordinationLog.BecameLeader(_logger, _name, term, _leaderKey);
+        CoordinationLog.BecameLeader(_logger, _name, term, LeaderKeyBytes.ToStringUtf8());
     }
 
     private void Follow(Mvccpb.KeyValue holder)
@@ -232,7 +228,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         }
 
         // The key must still be ours: an operator may have deleted it, or etcd may have lost it with the lease.
-        var range = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_leaderKey) }, deadline: Deadline(), cancellationToken: cancellationToken);
+        var range = await _client.GetAsync(new RangeRequest { Key = LeaderKeyBytes }, deadline: Deadline(), cancellationToken: cancellationToken);
         var current = range.Kvs.FirstOrDefault();
         if (current is null || current.Lease != _leaseId || current.ModRevision != _status.Term)
         {
@@ -290,9 +286,7 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         {
             if (options.CaFile is { } caFile)
             {
-                var ca = X509CertificateLoader.LoadCertificateFromFile(caFile);
-                ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificate is X509Certificate2 server
-                    && Fleet.Hosting.Grpc.CertificateValidation.ChainsTo(server, ca, errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors, checkName: true);
+                ssl.RemoteCertificateValidationCallback = Fleet.Hosting.Grpc.CertificateValidation.ServerSignedBy(X509CertificateLoader.LoadCertificateFromFile(caFile));
             }
 
             if (options.CertificateFile is { } certificateFile && options.KeyFile is { } keyFile)

@@ -22,6 +22,9 @@ public interface ILeadership
 public sealed record LeadershipStatus(bool IsLeader, string? Holder, string? Address, long Term, DateTimeOffset? ActUntil)
 {
     public static LeadershipStatus NoLeaderKnown { get; } = new(false, null, null, 0, null);
+
+    /// <summary>"agg-a at 10.0.0.1:7300" (or the name alone without an address); null when no leader is known.</summary>
+    public string? DescribeHolder() => Holder is null ? null : Address is null ? Holder : $"{Holder} at {Address}";
 }
 
 /// <summary>Mode None: the only aggregator of its region always leads.</summary>

@@ -73,11 +73,12 @@ public sealed class CommandTracker(AgentSessions sessions, ILeadership leadershi
 
     private void RequireLeadership(AggregatorCommand command)
     {
-        if (!leadership.IsLeader(time.GetUtcNow()))
+        var now = time.GetUtcNow();
+        if (!leadership.IsLeader(now))
         {
-            var status = leadership.Status(time.GetUtcNow());
+            var status = leadership.Status(now);
             throw new NotLeaderException(status, $"{command.CommandCase} not sent: this aggregator does not lead the region" +
-                (status.Holder is { } holder ? $" (the leader is {holder}{(status.Address is { } address ? " at " + address : string.Empty)})" : " (no leader known)"));
+                (status.DescribeHolder() is { } leader ? $" (the leader is {leader})" : " (no leader known)"));
         }
     }
 

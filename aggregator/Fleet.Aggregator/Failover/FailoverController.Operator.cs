@@ -137,8 +137,8 @@ internal sealed partial class FailoverController
         if (!Acting(now))
         {
             var status = leadership.Status(now);
-            throw new RequestRefusedException(RefusalKind.NotLeader, status.Holder is { } holder
-                ? $"this aggregator does not lead region {aggregatorOptions.Value.Region}: ask the leader, {holder}{(status.Address is { } address ? " at " + address : string.Empty)}"
+            throw new RequestRefusedException(RefusalKind.NotLeader, status.DescribeHolder() is { } leader
+                ? $"this aggregator does not lead region {aggregatorOptions.Value.Region}: ask the leader, {leader}"
                 : $"this aggregator does not lead region {aggregatorOptions.Value.Region} and no leader is known (etcd unreachable or an election under way): retry shortly");
         }
     }

@@ -47,7 +47,7 @@ internal sealed class AgentLinkService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, admission.Reason));
         }
 
-        RequireLeadership(hello.Identity, context.Peer);
+        RequireLeadership(hello.Identity.Cluster, hello.Identity.Name, context.Peer);
         var sessionId = fleet.NewSessionId();
         var registration = fleet.Register(hello, sessionId, context.Peer, time.GetUtcNow(), config.Link.StaleAfter);
         var key = registration.Record.Key;
@@ -93,12 +93,10 @@ internal sealed class AgentLinkService(
     }
 
     /// <summary>
-    /// Agents link to the leader only (Mode Etcd): a follower would grant a primary no lease, and its agent would
-    /// self-fence. FAILED_PRECONDITION makes the agent try its next configured aggregator at once; the detail
-    /// names the leader. Always passes in Mode None.
+    /// Agents link to the leader only (Mode Etcd): it alone grants primaries their leases and decides on reports.
+    /// FAILED_PRECONDITION makes the agent try its next configured aggregator at once; the detail names the leader.
+    /// Always passes in Mode None.
     /// </summary>
-    private void RequireLeadership(NodeIdentity identity, string peer) => RequireLeadership(identity.Cluster, identity.Name, peer);
-
     private void RequireLeadership(string cluster, string node, string peer)
     {
         var now = time.GetUtcNow();
@@ -109,7 +107,7 @@ internal sealed class AgentLinkService(
 
         var status = leadership.Status(now);
         var reason = $"this aggregator does not lead region {options.Value.Region}: " +
-                     (status.Holder is { } holder ? $"link to the leader, {holder}{(status.Address is { } address ? " at " + address : string.Empty)}" : "no leader is known yet; try the other aggregators");
+                     (status.DescribeHolder() is { } leader ? $"link to the leader, {leader}" : "no leader is known yet; try the other aggregators");
         counters.NotLeaderRefused();
         IngestLog.SentAwayNotLeader(logger, node, cluster, peer, reason);
         throw new RpcException(new Status(StatusCode.FailedPrecondition, reason));

@@ -6,6 +6,14 @@ namespace Fleet.Hosting.Grpc;
 /// <summary>Chain validation against one private CA, as used between Fleet processes.</summary>
 public static class CertificateValidation
 {
+    /// <summary>
+    /// A client's check of the server it dialled: its certificate chains to <paramref name="authority"/> (the system's
+    /// roots do not count) and names the host dialled.
+    /// </summary>
+    public static RemoteCertificateValidationCallback ServerSignedBy(X509Certificate2 authority) =>
+        (_, certificate, _, errors) => certificate is X509Certificate2 server
+            && ChainsTo(server, authority, errors & ~SslPolicyErrors.RemoteCertificateChainErrors, checkName: true);
+
     /// <summary>True when <paramref name="certificate"/> chains to <paramref name="authority"/> and is otherwise valid.</summary>
     public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 authority, SslPolicyErrors errors, bool checkName)
     {

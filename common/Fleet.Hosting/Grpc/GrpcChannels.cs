@@ -1,4 +1,3 @@
-using System.Net.Security;
 using Grpc.Net.Client;
 
 namespace Fleet.Hosting.Grpc;
@@ -51,9 +50,7 @@ public static class GrpcChannels
 
         if (options.ServerCertificateAuthority is { } authority)
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                certificate is System.Security.Cryptography.X509Certificates.X509Certificate2 server && CertificateValidation.ChainsTo(
-                    server, authority, errors & ~SslPolicyErrors.RemoteCertificateChainErrors, checkName: true);
+            handler.SslOptions.RemoteCertificateValidationCallback = CertificateValidation.ServerSignedBy(authority);
         }
 
         return handler;
