@@ -15,6 +15,7 @@ internal sealed partial class FailoverController
     public async Task<FailoverDecision> SwitchoverAsync(string cluster, string? candidate, string actor, string reason, ulong? expectedEpoch, CancellationToken cancellationToken)
     {
         RequireLeadership();
+        await WaitForCurrentReportsAsync(cluster, cancellationToken);
         var (track, memory) = Known(cluster);
         CheckEpoch(cluster, expectedEpoch);
         var decision = NewDecision(DecisionKind.Switchover, cluster, memory.Primary, candidate ?? string.Empty, actor);
@@ -50,6 +51,7 @@ internal sealed partial class FailoverController
         ArgumentNullException.ThrowIfNull(request);
         RequireLeadership();
         var cluster = request.Cluster;
+        await WaitForCurrentReportsAsync(cluster, cancellationToken);
         var track = _clusters.GetOrAdd(cluster, _ => new ClusterTrack());
         var memory = track.Snapshot();
         var crossRegion = memory is null;
@@ -94,6 +96,16 @@ internal sealed partial class FailoverController
 
         // A reachable old primary must confirm the fence (unless it already reports down and fenced).
         return await RunOperatorDecisionAsync(decision, track, chosen?.Node, refusal, because, requireFence: oldReachable && !oldFencedDown, "manual failover", cancellationToken);
+    }
+
+    /// <summary>Lets late reports of the cluster arrive before an operator decision judges its nodes (<see cref="CurrentReports"/>).</summary>
+    private async Task WaitForCurrentReportsAsync(string cluster, CancellationToken cancellationToken)
+    {
+        var staleAfter = aggregatorOptions.Value.Link.StaleAfter;
+        if (!await CurrentReports.WaitAsync(fleet, cluster, SilentAfter, staleAfter, time, cancellationToken))
+        {
+            FailoverLog.DecidingWithoutCurrentReports(logger, cluster, staleAfter);
+        }
     }
 
     private async Task<FailoverDecision> RunOperatorDecisionAsync(FailoverDecision decision, ClusterTrack track, string? chosen, string? refusal, string because, bool requireFence, string what, CancellationToken cancellationToken)

@@ -50,4 +50,8 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6012, EventName = "RepairLinkClosed", Level = LogLevel.Warning,
         Message = "Cluster {Cluster}: the link to {Node} closed before it answered '{Action}' ({Reason}); asking again when it reconnects")]
     public static partial void RepairLinkClosed(ILogger logger, string cluster, string node, string action, string reason);
+
+    [LoggerMessage(EventId = 6013, EventName = "OperatorDecisionWithoutCurrentReports", Level = LogLevel.Information,
+        Message = "Cluster {Cluster}: some connected agents stayed silent for {StaleAfter} after an operator request; deciding without their current reports")]
+    public static partial void DecidingWithoutCurrentReports(ILogger logger, string cluster, TimeSpan staleAfter);
 }
