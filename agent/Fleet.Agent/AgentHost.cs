@@ -57,6 +57,7 @@ public static class AgentHost
         builder.Services.AddSingleton<DetectionTiming>();
         builder.Services.AddSingleton<PostgresLivenessProbe>();
         builder.Services.AddHostedService<PostgresPingLoop>();
+        builder.Services.AddHostedService<StorageProbeLoop>();
         builder.Services.AddHostedService<ReplicationTimeoutsLoop>();
         builder.Services.AddSingleton<HeapTrimStats>();
         builder.Services.AddHostedService<HeapTrimLoop>();

@@ -67,6 +67,7 @@ public sealed class LocalFleet : IAsyncDisposable
                 {
                     ReplicaCount = options.Replicas,
                     Synchronous = options.Synchronous ? SynchronousReplication.FirstReplica : SynchronousReplication.Off,
+                    PrimaryWalDirectory = options.PrimaryWalDirectory,
                     Log = line => log("  postgres: " + line),
                 },
                 cancellationToken);

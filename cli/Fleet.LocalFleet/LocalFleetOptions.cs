@@ -29,6 +29,9 @@ public sealed record LocalFleetOptions
     /// <summary>Log level of the in-process agents and aggregator.</summary>
     public string LogLevel { get; init; } = "Warning";
 
+    /// <summary>node0's WAL directory when it is to live outside its data directory (tests stall its filesystem).</summary>
+    public string? PrimaryWalDirectory { get; init; }
+
     /// <summary>
     /// Per agent (by node index), the aggregator endpoint it dials instead of <c>AggregatorGrpc</c>; null (or a
     /// null result) keeps the aggregator's own address. Lets a test put a fault-injecting proxy between one

@@ -29,6 +29,9 @@ public sealed record ChaosFleetOptions
     /// <summary>Log level of the in-process agents and aggregator (they log to the console).</summary>
     public string LogLevel { get; init; } = "Warning";
 
+    /// <summary>node0's WAL outside its data directory (initdb --waldir), e.g. on a filesystem the test stalls.</summary>
+    public string? PrimaryWalDirectory { get; init; }
+
     /// <summary>Extra aggregator configuration (none by default: the benchmark measures the defaults).</summary>
     public IReadOnlyDictionary<string, string?> AggregatorSettings { get; init; } = new Dictionary<string, string?>();
 }
@@ -119,6 +122,7 @@ public sealed class ChaosFleet : IAsyncDisposable
                 : null,
             AggregatorSettings = chaosOptions.AggregatorSettings,
             LogLevel = chaosOptions.LogLevel,
+            PrimaryWalDirectory = chaosOptions.PrimaryWalDirectory,
         };
         try
         {

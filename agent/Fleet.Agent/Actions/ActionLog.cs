@@ -58,4 +58,16 @@ internal static partial class ActionLog
     [LoggerMessage(EventId = 5017, EventName = "DetectionProblem", Level = LogLevel.Warning,
         Message = "Failure detection is slower than the aggregator expects: {Problem}")]
     public static partial void DetectionProblem(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 5018, EventName = "StorageStalled", Level = LogLevel.Error,
+        Message = "Storage stalled: a write to {File} has not completed for {StalledMs} ms; PostgreSQL is reported unresponsive")]
+    public static partial void StorageStalled(ILogger logger, string file, long stalledMs);
+
+    [LoggerMessage(EventId = 5019, EventName = "StorageResumed", Level = LogLevel.Warning,
+        Message = "Storage completes writes again")]
+    public static partial void StorageResumed(ILogger logger);
+
+    [LoggerMessage(EventId = 5020, EventName = "StorageProbeFailed", Level = LogLevel.Warning,
+        Message = "The storage probe cannot write: {Error}; storage stalls are not detected until it can")]
+    public static partial void StorageProbeFailed(ILogger logger, string error);
 }

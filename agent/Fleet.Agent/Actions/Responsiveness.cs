@@ -53,8 +53,16 @@ public sealed class Responsiveness
 /// </summary>
 public static class UnresponsiveFencing
 {
+    /// <summary>The symptom of a server that does not answer the ping.</summary>
+    public const string NotAnswering = "PostgreSQL has not answered";
+
+    /// <summary>The symptom of a storage that does not complete the probe's write (<see cref="StorageProbe"/>).</summary>
+    public const string StorageStalled = "its storage has not completed a write";
+
+    /// <summary>The decision; <paramref name="symptom"/> names what has lasted <paramref name="unansweredFor"/> (<see cref="NotAnswering"/>, or a stalled storage).</summary>
     public static (bool Kill, string Reason) Decide(
-        bool isPrimary, bool alreadyFenced, LeaseClock lease, TimeSpan now, TimeSpan unansweredFor, TimeSpan unresponsiveTimeout)
+        bool isPrimary, bool alreadyFenced, LeaseClock lease, TimeSpan now, TimeSpan unansweredFor, TimeSpan unresponsiveTimeout,
+        string symptom = NotAnswering)
     {
         ArgumentNullException.ThrowIfNull(lease);
         if (!isPrimary || alreadyFenced || lease.ExpiresAt is null)
@@ -69,20 +77,20 @@ public static class UnresponsiveFencing
 
         if (lease.Replicas.Count == 0)
         {
-            return (false, $"PostgreSQL has not answered for {Seconds(unansweredFor)}, but the cluster has no replica that could take over");
+            return (false, $"{symptom} for {Seconds(unansweredFor)}, but the cluster has no replica that could take over");
         }
 
         if (unansweredFor >= unresponsiveTimeout)
         {
-            return (true, $"PostgreSQL has not answered for {Seconds(unansweredFor)} (unresponsive timeout {Seconds(unresponsiveTimeout)}): killing it so a replica can take over");
+            return (true, $"{symptom} for {Seconds(unansweredFor)} (unresponsive timeout {Seconds(unresponsiveTimeout)}): killing it so a replica can take over");
         }
 
         if (!lease.IsHeld(now))
         {
-            return (true, $"the lease expired while PostgreSQL has not answered for {Seconds(unansweredFor)}: killing it, the only fence a frozen server obeys");
+            return (true, $"the lease expired while {symptom} for {Seconds(unansweredFor)}: killing it, the only fence a frozen server obeys");
         }
 
-        return (false, $"PostgreSQL has not answered for {Seconds(unansweredFor)}; waiting up to {Seconds(unresponsiveTimeout)}");
+        return (false, $"{symptom} for {Seconds(unansweredFor)}; waiting up to {Seconds(unresponsiveTimeout)}");
     }
 
     private static string Seconds(TimeSpan value) => $"{value.TotalSeconds:F1} s";

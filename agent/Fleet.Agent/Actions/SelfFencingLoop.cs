@@ -10,12 +10,12 @@ namespace Fleet.Agent.Actions;
 /// (2) a primary whose postmaster died is declared down and fenced at once, and reported, so the
 /// aggregator can take the fast path — unless it has no replica to fail over to: then it is restarted in place; (3) a node that must stay down and is found running again is
 /// stopped again, so an old primary restarted behind Fleet's back never keeps serving writes; (4) a primary
-/// whose PostgreSQL does not answer (frozen, stalled) is killed and declared down and fenced
+/// whose PostgreSQL does not answer (frozen) or whose storage is stalled is killed and declared down and fenced
 /// (<see cref="UnresponsiveFencing.Decide"/>).
 /// </summary>
 internal sealed class SelfFencingLoop(
     SnapshotBoard board, AgentState state, LeaseClock lease, PostgresActions actions, ISnapshotRefresher refresher,
-    Responsiveness responsiveness, DetectionTiming detection,
+    Responsiveness responsiveness, StorageHealth storage, DetectionTiming detection,
     Microsoft.Extensions.Options.IOptions<Configuration.AgentOptions> options, TimeProvider time, ILogger<SelfFencingLoop> logger)
     : BackgroundService
 {
@@ -94,13 +94,17 @@ internal sealed class SelfFencingLoop(
     {
         var now = LeaseClock.Now(time);
         var unanswered = responsiveness.UnansweredFor(now);
-        if (unanswered <= TimeSpan.Zero || now < _killNotBefore)
+        var stalled = storage.StalledFor();
+        var (unusableFor, symptom) = stalled > unanswered
+            ? (stalled, UnresponsiveFencing.StorageStalled)
+            : (unanswered, UnresponsiveFencing.NotAnswering);
+        if (unusableFor <= TimeSpan.Zero || now < _killNotBefore)
         {
             return false;
         }
 
         var isPrimary = snapshot is { Role: NodeRole.Primary, PostgresState: PostgresState.Up or PostgresState.Unresponsive };
-        var (kill, reason) = UnresponsiveFencing.Decide(isPrimary, state.Fenced, lease, now, unanswered, detection.UnresponsiveTimeout);
+        var (kill, reason) = UnresponsiveFencing.Decide(isPrimary, state.Fenced, lease, now, unusableFor, detection.UnresponsiveTimeout, symptom);
         if (!kill)
         {
             return false;

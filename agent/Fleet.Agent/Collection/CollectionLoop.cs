@@ -19,14 +19,16 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
     private readonly TimeProvider _time;
     private readonly ILogger<CollectionLoop> _logger;
     private readonly DetectionProblem _detectionProblem;
+    private readonly StorageHealth? _storage;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private PostgresState _lastState = PostgresState.Unspecified;
 
     public CollectionLoop(
         PostgresCollector collector, SnapshotBoard board, IOptions<AgentOptions> options, TimeProvider time, ILogger<CollectionLoop> logger,
-        DetectionProblem? detectionProblem = null)
+        DetectionProblem? detectionProblem = null, StorageHealth? storage = null)
     {
         _detectionProblem = detectionProblem ?? new DetectionProblem();
+        _storage = storage;
         _collector = collector;
         _board = board;
         _options = options.Value.Collection;
@@ -60,6 +62,7 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
             }
 
             snapshot.DetectionProblem = _detectionProblem.Text ?? string.Empty;
+            MarkStorageStall(snapshot);
             _board.Publish(snapshot);
             LogStateChange(snapshot);
             return snapshot;
@@ -68,6 +71,22 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// A server that answers every query while its storage is stalled is not up: its commits wait. Reported
+    /// as unresponsive, as a frozen one is (the aggregator and the self-fencing loop treat both alike).
+    /// </summary>
+    private void MarkStorageStall(NodeSnapshot snapshot)
+    {
+        if (snapshot.PostgresState != PostgresState.Up || _storage?.StalledFor() is not { } stalled || stalled <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        snapshot.PostgresState = PostgresState.Unresponsive;
+        snapshot.PostgresUnansweredMs = (ulong)stalled.TotalMilliseconds;
+        snapshot.PostgresError = StorageHealth.Describe(_storage.Path, stalled);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,4 +1,6 @@
+using Fleet.Agent.Configuration;
 using Fleet.Agent.State;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Fleet.Agent.Collection;
@@ -19,6 +21,10 @@ public static class CollectionServiceCollectionExtensions
         services.TryAddSingleton<PostgresConnectionFactory>();
         services.TryAddSingleton<PostgresCollector>();
         services.TryAddSingleton<DetectionProblem>();
+        services.TryAddSingleton(sp => new StorageHealth(sp.GetRequiredService<TimeProvider>())
+        {
+            StallTimeout = sp.GetRequiredService<IOptions<AgentOptions>>().Value.Postgres.StorageStallTimeout,
+        });
         services.TryAddSingleton<CollectionLoop>();
         services.TryAddSingleton<ISnapshotRefresher>(sp => sp.GetRequiredService<CollectionLoop>());
         services.AddHostedService(sp => sp.GetRequiredService<CollectionLoop>());

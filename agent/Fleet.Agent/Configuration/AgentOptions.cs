@@ -97,6 +97,13 @@ public sealed class PostgresOptions
     /// reports a problem (docs/failover.md, "Detection").
     /// </summary>
     public bool ManageReplicationTimeouts { get; set; } = true;
+
+    /// <summary>
+    /// A write and fsync of the agent's probe file in the data directory (and in pg_wal when it is a link to
+    /// another volume) still outstanding after this long is a storage stall: PostgreSQL is reported
+    /// unresponsive, and a primary with replicas is killed so one can take over. Zero turns the probe off.
+    /// </summary>
+    public TimeSpan StorageStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>

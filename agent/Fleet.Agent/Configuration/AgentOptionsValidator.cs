@@ -39,6 +39,10 @@ internal sealed class AgentOptionsValidator : IValidateOptions<AgentOptions>
         Positive(errors, "Postgres:ConnectTimeout", options.Postgres.ConnectTimeout);
         Positive(errors, "Postgres:StatementTimeout", options.Postgres.StatementTimeout);
         Positive(errors, "Postgres:LockTimeout", options.Postgres.LockTimeout);
+        if (options.Postgres.StorageStallTimeout != TimeSpan.Zero && options.Postgres.StorageStallTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"Postgres:StorageStallTimeout must be zero (probe off) or at least 1 s (got {options.Postgres.StorageStallTimeout}): a flush of a few hundred milliseconds is not a stall.");
+        }
         Positive(errors, "Collection:Interval", options.Collection.Interval);
         if (options.Collection.SlowInterval < options.Collection.Interval)
         {

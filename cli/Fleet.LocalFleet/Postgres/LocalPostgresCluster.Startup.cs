@@ -95,11 +95,14 @@ public sealed partial class LocalPostgresCluster
     private async Task InitPrimaryAsync(CancellationToken cancellationToken)
     {
         // Trust auth covers local, loopback and replication connections; checksums let pg_rewind work later.
-        (await RunStartupToolAsync(
-            "initdb",
-            ["-D", primary.DataDirectory, "-U", "postgres", "--auth=trust", "--data-checksums",
-             "--encoding=UTF8", "--locale=C", "--no-sync"],
-            cancellationToken)).EnsureSuccess();
+        string[] arguments = ["-D", primary.DataDirectory, "-U", "postgres", "--auth=trust", "--data-checksums",
+            "--encoding=UTF8", "--locale=C", "--no-sync"];
+        if (options.PrimaryWalDirectory is { } walDirectory)
+        {
+            arguments = [.. arguments, "--waldir", walDirectory];
+        }
+
+        (await RunStartupToolAsync("initdb", arguments, cancellationToken)).EnsureSuccess();
 
         // Appending keeps the file owned by the server's OS user.
         await File.AppendAllTextAsync(

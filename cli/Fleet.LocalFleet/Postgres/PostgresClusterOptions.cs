@@ -34,6 +34,12 @@ public sealed partial class PostgresClusterOptions
     /// </summary>
     public IReadOnlyDictionary<string, string> ExtraSettings { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The primary's WAL in this directory instead of its pg_wal (initdb --waldir; pg_wal becomes a link), as
+    /// when WAL lives on its own volume. Absolute; created by initdb (absent or empty). Replicas keep theirs.
+    /// </summary>
+    public string? PrimaryWalDirectory { get; init; }
+
     /// <summary>Bin directory to use; null means <see cref="PostgresInstallation.LocateAsync"/> decides.</summary>
     public string? BinDirectory { get; init; }
 
@@ -55,6 +61,11 @@ public sealed partial class PostgresClusterOptions
         if (Synchronous != SynchronousReplication.Off && ReplicaCount < 1)
         {
             errors.Add($"{nameof(Synchronous)}={Synchronous} needs at least one replica.");
+        }
+
+        if (PrimaryWalDirectory is { } wal && !Path.IsPathFullyQualified(wal))
+        {
+            errors.Add($"{nameof(PrimaryWalDirectory)} must be an absolute path, was '{wal}'.");
         }
 
         if (StartTimeout <= TimeSpan.Zero)

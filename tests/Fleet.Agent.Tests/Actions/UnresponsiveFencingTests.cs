@@ -28,6 +28,19 @@ public sealed class UnresponsiveFencingTests
         Assert.StartsWith(reason, decision.Reason, StringComparison.Ordinal);
     }
 
+    // A stalled storage is decided like a server that does not answer; the reason names it.
+    [Theory]
+    [InlineData(10.5, 5.0, true, "its storage has not completed a write for 5.0 s (unresponsive timeout 3.0 s): killing it")]
+    [InlineData(12.0, 1.0, true, "the lease expired while its storage has not completed a write for 1.0 s")]
+    [InlineData(10.5, 1.0, false, "its storage has not completed a write for 1.0 s; waiting up to 3.0 s")]
+    public void Decide_StalledStorage_NamesIt(double now, double stalled, bool kill, string reason)
+    {
+        var decision = UnresponsiveFencing.Decide(true, false, Granted(10, "node1"), At(now), TimeSpan.FromSeconds(stalled), Timeout, UnresponsiveFencing.StorageStalled);
+
+        Assert.Equal(kill, decision.Kill);
+        Assert.StartsWith(reason, decision.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Decide_NoReplica_NeverKills_EvenAfterTheLease()
     {

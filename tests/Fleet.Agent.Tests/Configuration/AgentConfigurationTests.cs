@@ -33,6 +33,7 @@ public sealed class AgentConfigurationTests
     [InlineData("Postgres:User", "", "Postgres:User is required.")]
     [InlineData("Postgres:ConnectTimeout", "00:00:00", "Postgres:ConnectTimeout must be a positive duration (got 00:00:00).")]
     [InlineData("Postgres:LockTimeout", "-00:00:01", "Postgres:LockTimeout must be a positive duration (got -00:00:01).")]
+    [InlineData("Postgres:StorageStallTimeout", "00:00:00.500", "Postgres:StorageStallTimeout must be zero (probe off) or at least 1 s (got 00:00:00.5000000): a flush of a few hundred milliseconds is not a stall.")]
     [InlineData("Listen:Grpc", "localhost:7400", "Listen:Grpc 'localhost:7400' must be host:port with an IP address (e.g. 127.0.0.1:7400 or [::1]:7400).")]
     [InlineData("Listen:Http", "0.0.0.0", "Listen:Http '0.0.0.0' must be host:port with an IP address (e.g. 127.0.0.1:7400 or [::1]:7400).")]
     [InlineData("Listen:Http", "127.0.0.1:99999", "Listen:Http '127.0.0.1:99999' must be host:port with an IP address (e.g. 127.0.0.1:7400 or [::1]:7400).")]
