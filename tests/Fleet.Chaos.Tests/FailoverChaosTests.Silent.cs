@@ -1,5 +1,6 @@
 using Fleet.Aggregator.Failover;
 using Fleet.Protos.V1;
+using Fleet.Testing.Storage;
 using Npgsql;
 
 namespace Fleet.Chaos.Tests;
@@ -36,6 +37,44 @@ public sealed partial class FailoverChaosTests
         Assert.Equal(1UL, cluster.Summary.Epoch);
         var events = await chaos.EventsAsync();
         Assert.Contains(events, IsPromotion);
+    }
+
+    [Fact]
+    public async Task PrimaryWalStorageStalled_SynchronousMode_AgentKillsIt_FailsOver_NoLoss_NoSplitBrain()
+    {
+        // node0's WAL on its own ext4 volume, frozen with fsfreeze: PostgreSQL keeps answering the ping and
+        // every read, while each commit waits for its WAL flush. Only the agent's storage probe can tell.
+        using var walVolume = StallableFilesystem.Create();
+        await using var scenario = await WritingScenario.StartAsync(
+            new ChaosFleetOptions { Synchronous = true, PrimaryWalDirectory = Path.Combine(walVolume.MountPoint, "node0-wal") }, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        var stalledAt = writer.Now;
+        walVolume.Freeze();
+        Acknowledged first;
+        try
+        {
+            first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(30));
+            await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+            Assert.False(postgres.Primary.IsRunning, "node0's agent should have killed the postmaster of its stalled PostgreSQL");
+        }
+        finally
+        {
+            walVolume.Thaw();
+        }
+
+        await writer.StopAsync();
+        var writableAfter = first.At - stalledAt;
+        Output.WriteLine($"node0's WAL volume frozen; writable again on {first.Node} {writableAfter.TotalMilliseconds:F0} ms later");
+        Assert.Equal("node1", first.Node); // the synchronous standby
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
+        // Storage stall timeout 5 s + the fast path.
+        Assert.True(writableAfter < TimeSpan.FromSeconds(15), $"writable again only {writableAfter.TotalSeconds:F1} s after the stall");
+        var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1", "node1 published as primary", TimeSpan.FromSeconds(10));
+        Assert.Equal(1UL, cluster.Summary.Epoch);
+        Assert.Contains(await chaos.EventsAsync(), IsPromotion);
     }
 
     [Fact]
