@@ -4,6 +4,7 @@
 #         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks),
 #         iproute2 + iptables (the network-namespace chaos tests),
 #         etcd-server (the aggregators' leader election tests: a real three-member cluster),
+#         e2fsprogs + util-linux (the storage-stall tests: an ext4 loop volume frozen with fsfreeze),
 #         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
 #   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
 #   dotnet: NuGet restore of the solution
@@ -37,6 +38,8 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/i
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+[ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
+{ [ -x /usr/sbin/fsfreeze ] || [ -x /sbin/fsfreeze ]; } && { [ -x /usr/sbin/losetup ] || [ -x /sbin/losetup ]; } || missing+=(util-linux)
 if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
