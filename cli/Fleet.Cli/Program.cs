@@ -16,6 +16,7 @@ foreach (var command in RoleCommands.Create())
 }
 
 root.Subcommands.Add(LocalCommand.Create());
+root.Subcommands.Add(PrometheusRulesCommand.Create());
 // SIGTERM and Ctrl-C cancel the running command, which then stops what it started (a local fleet stops its
 // hosts and PostgreSQL in a few seconds). The default 2 s before a forced exit is too short for that: a
 // forced exit could leave PostgreSQL running. 30 s is Kubernetes' grace period.

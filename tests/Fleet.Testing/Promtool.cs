@@ -43,6 +43,13 @@ public static class Promtool
         }
     }
 
+    /// <summary><c>promtool test rules</c> on a test file (it names its rule files relative to itself): every test passes.</summary>
+    public static void AssertRuleTestsPass(string testFile)
+    {
+        var (exitCode, output) = Run(["test", "rules", testFile], string.Empty);
+        Assert.True(exitCode == 0 && output.Contains("SUCCESS", StringComparison.Ordinal), $"promtool test rules {testFile} exited {exitCode}:\n{output}");
+    }
+
     private static (int ExitCode, string Output) Run(string[] arguments, string input)
     {
         var path = Find();

@@ -25,6 +25,7 @@ internal sealed class StorageProbe(IReadOnlyList<string> files, TimeProvider tim
     public const string FileName = "fleet_storage_probe";
 
     private readonly byte[] _buffer = new byte[8];
+    private readonly HashSet<string> _modeSet = new(StringComparer.Ordinal);
     private Task? _outstanding;
     private string _current = string.Empty;
 
@@ -86,9 +87,36 @@ internal sealed class StorageProbe(IReadOnlyList<string> files, TimeProvider tim
         foreach (var file in files)
         {
             Volatile.Write(ref _current, file);
-            using var stream = new FileStream(file, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            stream.Write(_buffer);
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(file, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0))
+            {
+                stream.Write(_buffer);
+                stream.Flush(flushToDisk: true);
+            }
+
+            EnsureWritableByServer(file);
         }
+    }
+
+    /// <summary>
+    /// pg_rewind and pg_basebackup, run as the server's OS user, copy every file of the data directory over the
+    /// target's: a file an agent running as another user (root) created 0644 would make a rejoin fail
+    /// ("could not open target file ... Permission denied"). So the file is writable by everyone; the data
+    /// directory (0700, the server's user) still keeps everyone else out.
+    /// </summary>
+    private void EnsureWritableByServer(string file)
+    {
+        if (OperatingSystem.IsWindows() || _modeSet.Contains(file))
+        {
+            return;
+        }
+
+        const UnixFileMode ReadWriteForAll = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite
+                                             | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        if (File.GetUnixFileMode(file) != ReadWriteForAll)
+        {
+            File.SetUnixFileMode(file, ReadWriteForAll);
+        }
+
+        _modeSet.Add(file);
     }
 }

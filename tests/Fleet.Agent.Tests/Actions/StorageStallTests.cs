@@ -46,6 +46,9 @@ public sealed class StorageStallTests
         var health = new StorageHealth(TimeProvider.System) { StallTimeout = TimeSpan.FromSeconds(1) };
         Assert.Equal(StorageOutcome.Written, await probe.ProbeAsync(Bound, CancellationToken.None));
         Assert.Null(probe.OutstandingSince);
+        // pg_rewind, run as the server's OS user, overwrites every file of the data directory: an agent running as
+        // another user must not leave one it cannot write (a rejoin failed on exactly that).
+        Assert.True(OperatingSystem.IsLinux() && File.GetUnixFileMode(probe.Files[0]).HasFlag(UnixFileMode.OtherWrite), "the probe file must stay writable by the server's user");
 
         filesystem.Freeze();
         try

@@ -52,20 +52,7 @@ public sealed partial class MetricsDocumentationTests
         return families;
     }
 
-    private static string DocumentPath() => Path.Combine(RepositoryRoot(), "docs", "agent-metrics.md");
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Fleet.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Fleet.sln not found above {AppContext.BaseDirectory}");
-    }
+    private static string DocumentPath() => Path.Combine(RepositoryRoot.Path, "docs", "agent-metrics.md");
 
     [GeneratedRegex(@"^\| `(fleet_[a-z0-9_]+)` \| (counter|gauge) \|")]
     private static partial Regex TableRow();

@@ -1,3 +1,4 @@
+using Fleet.Testing;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +16,7 @@ internal static class InteropPeers
 {
     public const string Python = "/usr/bin/python3";
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepositoryRoot.Path;
 
     public static string InteropDirectory => Path.Combine(RepoRoot, "tests", "interop");
 
@@ -115,19 +116,6 @@ internal static class InteropPeers
         var path = Path.Combine(Path.GetTempPath(), $"fleet-interop-{Environment.ProcessId}.pb");
         File.WriteAllBytes(path, set.ToByteArray());
         return path;
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Fleet.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Cannot find the repository root (Fleet.sln) above " + AppContext.BaseDirectory);
     }
 }
 
