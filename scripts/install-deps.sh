@@ -6,7 +6,8 @@
 #         etcd-server (the aggregators' leader election tests: a real three-member cluster),
 #         e2fsprogs + util-linux (the storage-stall tests: an ext4 loop volume frozen with fsfreeze),
 #         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
-#   npm:  the grpc-js interop client (tests/interop/node, from its lock file)
+#   npm:  the grpc-js interop client (tests/interop/node) and the Kubernetes manifest validator
+#         (tests/deploy), each from its lock file
 #   dotnet: NuGet restore of the solution
 #   postgres: with --pg-versions or FLEET_PG_VERSIONS="13 14 ..." (or "all"), pinned server binaries for the
 #             version-matrix tests (scripts/fetch-postgres.sh); skipped by default to keep installs fast
@@ -61,15 +62,17 @@ else
   log "apt packages: all present"
 fi
 
-node_dir=tests/interop/node
-stamp="$node_dir/node_modules/.fleet-lock-stamp"
-if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
-  log "npm ci in $node_dir"
-  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$node_dir/package-lock.json" "$stamp"
-else
-  log "npm packages: up to date"
-fi
+# The grpc-js interop peer, and the Kubernetes manifest validator (kubernetes-models, @kubernetes/client-node).
+for node_dir in tests/interop/node tests/deploy; do
+  stamp="$node_dir/node_modules/.fleet-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+    log "npm ci in $node_dir"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$node_dir/package-lock.json" "$stamp"
+  else
+    log "npm packages in $node_dir: up to date"
+  fi
+done
 
 if [ -n "${FLEET_PG_VERSIONS:-}" ]; then
   versions=$FLEET_PG_VERSIONS
