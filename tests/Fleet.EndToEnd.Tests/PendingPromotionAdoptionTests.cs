@@ -65,8 +65,12 @@ public sealed class PendingPromotionAdoptionTests(AdoptionFleetFixture fixture) 
         // node2's agent is away while the adoption happens, so it misses the Follow that goes with it.
         await fleet.Agents[2].StopAsync();
         await fleet.StartAggregatorAsync();
-        await Poll.UntilAsync(() => fixture.Api.GetClusterAsync(FleetFixture.Cluster), c => c.Summary.Primary == "node1",
-            FleetFixture.ConditionTimeout, "node1 adopted as primary", c => c.Summary.ToString());
+        // The adoption itself, not the summary: with node0's agent gone the summary shows the node reporting
+        // itself primary (node1) before the aggregator has adopted it, and node2 must come back only after.
+        await Poll.UntilAsync(() => fixture.Api.ListEventsAsync(new ListEventsRequest { Cluster = FleetFixture.Cluster, Limit = 100 }),
+            events => events.Events.Any(e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("node1 adopted as primary (epoch 1", StringComparison.Ordinal)),
+            FleetFixture.ConditionTimeout, "node1 adopted as primary");
+        Assert.Equal("node1", (await fixture.Api.GetClusterAsync(FleetFixture.Cluster)).Summary.Primary);
 
         // When it returns, its replica still points at the dead node0: the aggregator repoints it.
         await fleet.StartAgentAsync(2);
