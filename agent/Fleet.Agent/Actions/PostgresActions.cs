@@ -20,6 +20,10 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
 
     private static readonly TimeSpan PromoteTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan StreamTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a role change looks for PostgreSQL to have done what it was asked (promoted, stopped).</summary>
+    private static readonly TimeSpan FastPoll = TimeSpan.FromMilliseconds(10);
 
     private PostgresOptions Postgres => options.Value.Postgres;
 
@@ -37,10 +41,14 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         {
             await steps.RunAsync("promote", async () =>
             {
-                if (!await ScalarAsync<bool>(connection, "SELECT pg_promote(true, $1)", [(int)PromoteTimeout.TotalSeconds], cancellationToken))
+                // pg_promote(true) and pg_ctl promote -w look every 100 ms; promotion itself takes a few, and every
+                // millisecond here is a millisecond without a writable primary: signal, then look every 10 ms.
+                if (!await ScalarAsync<bool>(connection, "SELECT pg_promote(false)", [], cancellationToken))
                 {
-                    throw new InvalidOperationException($"pg_promote did not finish within {PromoteTimeout.TotalSeconds:F0} s");
+                    throw new InvalidOperationException("pg_promote could not signal the postmaster to promote");
                 }
+
+                await PollAsync(connection, "SELECT NOT pg_is_in_recovery()", [], PromoteTimeout, cancellationToken, FastPoll);
             });
         }
 
@@ -73,16 +81,29 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         {
             await steps.RunAsync("stop", async () =>
             {
-                // A server that is not running is fenced already (pg_ctl status exits 3).
-                if (PostmasterProbe.IsDead(DataDirectory) || !File.Exists(Path.Combine(DataDirectory, "postmaster.pid")))
+                // A server that is not running is fenced already.
+                if (!PostmasterProbe.IsRunning(DataDirectory))
                 {
                     return;
                 }
 
-                var (status, _) = await tools.RunAsync("pg_ctl", ["status", "-D", DataDirectory], TimeSpan.FromSeconds(10), cancellationToken);
-                if (status == 0)
+                // pg_ctl stop -w looks every 100 ms for the postmaster to go; the agent looks every 10 ms, with
+                // pg_ctl's own test (pid file gone, or its process gone).
+                var (exit, output) = await tools.RunAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "fast", "-W"], TimeSpan.FromSeconds(30), cancellationToken);
+                if (exit != 0 && PostmasterProbe.IsRunning(DataDirectory))
                 {
-                    await PgCtlAsync(["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "30"], cancellationToken);
+                    throw new InvalidOperationException($"pg_ctl stop failed ({exit}): {Last(output)}");
+                }
+
+                var deadline = Stopwatch.StartNew();
+                while (PostmasterProbe.IsRunning(DataDirectory))
+                {
+                    if (deadline.Elapsed > StopTimeout)
+                    {
+                        throw new TimeoutException($"PostgreSQL did not stop within {StopTimeout.TotalSeconds:F0} s of a fast shutdown");
+                    }
+
+                    await Task.Delay(FastPoll, cancellationToken);
                 }
             });
             return new ActionDetails { Role = NodeRole.Unknown, Fenced = true, Steps = { steps.Steps } };
@@ -377,7 +398,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         return details;
     }
 
-    private static async Task PollAsync(NpgsqlConnection connection, string sql, object[] parameters, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task PollAsync(NpgsqlConnection connection, string sql, object[] parameters, TimeSpan timeout, CancellationToken cancellationToken, TimeSpan? interval = null)
     {
         var deadline = Stopwatch.StartNew();
         while (!await ScalarAsync<bool>(connection, sql, parameters, cancellationToken))
@@ -387,7 +408,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
                 throw new TimeoutException($"not confirmed within {timeout.TotalSeconds:F0} s: {sql}");
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50), cancellationToken);
         }
     }
 
