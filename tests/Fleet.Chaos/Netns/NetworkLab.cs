@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Fleet.Testing;
 
 namespace Fleet.Chaos.Netns;
 
@@ -124,21 +124,21 @@ public sealed class NetworkLab : IAsyncDisposable
 
     private void Build()
     {
-        Run("ip", "link", "add", Bridge, "type", "bridge");
-        Run("ip", "addr", "add", $"{ClientAddress}/24", "dev", Bridge);
-        Run("ip", "addr", "add", $"{AggregatorAddress}/24", "dev", Bridge);
-        Run("ip", "link", "set", Bridge, "up");
+        ExternalCommand.Run("ip", "link", "add", Bridge, "type", "bridge");
+        ExternalCommand.Run("ip", "addr", "add", $"{ClientAddress}/24", "dev", Bridge);
+        ExternalCommand.Run("ip", "addr", "add", $"{AggregatorAddress}/24", "dev", Bridge);
+        ExternalCommand.Run("ip", "link", "set", Bridge, "up");
         for (var node = 0; node < NodeCount; node++)
         {
             var ns = Namespace(node);
             var hostEnd = $"fv{Id}{node}";
-            Run("ip", "netns", "add", ns);
-            Run("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", ns);
-            Run("ip", "link", "set", hostEnd, "master", Bridge);
-            Run("ip", "link", "set", hostEnd, "up");
-            Run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
-            Run("ip", "netns", "exec", ns, "ip", "addr", "add", $"{NodeAddress(node)}/24", "dev", "eth0");
-            Run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up");
+            ExternalCommand.Run("ip", "netns", "add", ns);
+            ExternalCommand.Run("ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", ns);
+            ExternalCommand.Run("ip", "link", "set", hostEnd, "master", Bridge);
+            ExternalCommand.Run("ip", "link", "set", hostEnd, "up");
+            ExternalCommand.Run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+            ExternalCommand.Run("ip", "netns", "exec", ns, "ip", "addr", "add", $"{NodeAddress(node)}/24", "dev", "eth0");
+            ExternalCommand.Run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up");
         }
 
         _log($"network lab {Id}: bridge {Bridge} {ClientAddress} (clients), {AggregatorAddress} (aggregator); " +
@@ -149,7 +149,7 @@ public sealed class NetworkLab : IAsyncDisposable
     {
         foreach (var rule in rules)
         {
-            Run(["ip", "netns", "exec", Namespace(node), "iptables", .. rule]);
+            ExternalCommand.Run(["ip", "netns", "exec", Namespace(node), "iptables", .. rule]);
         }
     }
 
@@ -159,17 +159,17 @@ public sealed class NetworkLab : IAsyncDisposable
         for (var node = 0; node < NodeCount; node++)
         {
             KillAllIn(Namespace(node));
-            TryRun("ip", "netns", "del", Namespace(node));
+            ExternalCommand.TryRun("ip", "netns", "del", Namespace(node));
         }
 
-        TryRun("ip", "link", "del", Bridge);
+        ExternalCommand.TryRun("ip", "link", "del", Bridge);
         TryDelete(Path.Combine(RegistryDirectory, Id));
         _log($"network lab {Id}: removed");
     }
 
     private static void KillAllIn(string ns)
     {
-        var (exit, output) = TryRun("ip", "netns", "pids", ns);
+        var (exit, output) = ExternalCommand.TryRun("ip", "netns", "pids", ns);
         if (exit != 0)
         {
             return;
@@ -179,8 +179,8 @@ public sealed class NetworkLab : IAsyncDisposable
         {
             if (int.TryParse(line, out var pid))
             {
-                TryRun("kill", "-CONT", pid.ToString(CultureInfo.InvariantCulture));
-                TryRun("kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture));
+                ExternalCommand.TryRun("kill", "-CONT", pid.ToString(CultureInfo.InvariantCulture));
+                ExternalCommand.TryRun("kill", "-KILL", pid.ToString(CultureInfo.InvariantCulture));
             }
         }
     }
@@ -201,14 +201,14 @@ public sealed class NetworkLab : IAsyncDisposable
                 continue;
             }
 
-            var (_, namespaces) = TryRun("ip", "netns", "list");
+            var (_, namespaces) = ExternalCommand.TryRun("ip", "netns", "list");
             foreach (var ns in namespaces.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith($"{Prefix}-{id}-", StringComparison.Ordinal)))
             {
                 KillAllIn(ns);
-                TryRun("ip", "netns", "del", ns);
+                ExternalCommand.TryRun("ip", "netns", "del", ns);
             }
 
-            TryRun("ip", "link", "del", $"fb{id}");
+            ExternalCommand.TryRun("ip", "link", "del", $"fb{id}");
             TryDelete(entry);
             log($"network lab {id}: stale, removed");
         }
@@ -223,34 +223,5 @@ public sealed class NetworkLab : IAsyncDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static void Run(params string[] command)
-    {
-        var (exit, output) = TryRun(command);
-        if (exit != 0)
-        {
-            throw new InvalidOperationException($"'{string.Join(' ', command)}' failed ({exit}): {output.Trim()}");
-        }
-    }
-
-    private static (int ExitCode, string Output) TryRun(params string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{command[0]} could not be started");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            process.Kill();
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, output.Result + error.Result);
     }
 }

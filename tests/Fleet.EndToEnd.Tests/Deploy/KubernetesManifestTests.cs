@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Fleet.Agent;
 using Fleet.Aggregator;
@@ -98,19 +97,7 @@ public sealed class KubernetesManifestTests
         var scripts = Path.Combine(RepositoryRoot.Path, "tests", "deploy");
         Assert.True(Directory.Exists(Path.Combine(scripts, "node_modules", "kubernetes-models")),
             "tests/deploy/node_modules is missing: scripts/install-deps.sh runs npm ci there");
-        var start = new ProcessStartInfo("node") { WorkingDirectory = scripts, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("validate.mjs");
-        start.ArgumentList.Add(directory);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("validate.mjs did not finish within 60 s");
-        }
-
-        return (process.ExitCode, output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult());
+        return ExternalCommand.TryRun(scripts, TimeSpan.FromSeconds(60), "node", "validate.mjs", directory);
     }
 
     /// <summary>The files a pod gets from its Secrets: a certificate and key from a test CA, and a password.</summary>

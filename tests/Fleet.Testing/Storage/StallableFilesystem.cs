@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace Fleet.Testing.Storage;
@@ -65,15 +64,15 @@ public sealed class StallableFilesystem : IDisposable
             file.SetLength(megabytes * 1024L * 1024L);
         }
 
-        var device = Run("losetup", "--find", "--show", image).Trim();
+        var device = ExternalCommand.Run("losetup", "--find", "--show", image).Trim();
         File.WriteAllLines(entry, [Environment.ProcessId.ToString(CultureInfo.InvariantCulture), image, device, mountPoint]);
         var filesystem = new StallableFilesystem(image, device, mountPoint, entry);
         try
         {
-            Run("mkfs.ext4", "-q", "-F", device);
+            ExternalCommand.Run("mkfs.ext4", "-q", "-F", device);
             Directory.CreateDirectory(mountPoint);
-            Run("mount", device, mountPoint);
-            Run("chmod", "1777", mountPoint);
+            ExternalCommand.Run("mount", device, mountPoint);
+            ExternalCommand.Run("chmod", "1777", mountPoint);
             return filesystem;
         }
         catch
@@ -86,7 +85,7 @@ public sealed class StallableFilesystem : IDisposable
     /// <summary>Stalls every write to the filesystem until <see cref="Thaw"/>.</summary>
     public void Freeze()
     {
-        Run("fsfreeze", "--freeze", MountPoint);
+        ExternalCommand.Run("fsfreeze", "--freeze", MountPoint);
         IsFrozen = true;
     }
 
@@ -94,7 +93,7 @@ public sealed class StallableFilesystem : IDisposable
     {
         if (IsFrozen)
         {
-            Run("fsfreeze", "--unfreeze", MountPoint);
+            ExternalCommand.Run("fsfreeze", "--unfreeze", MountPoint);
             IsFrozen = false;
         }
     }
@@ -115,16 +114,16 @@ public sealed class StallableFilesystem : IDisposable
     {
         if (frozenMaybe)
         {
-            TryRun("fsfreeze", "--unfreeze", mountPoint);
+            ExternalCommand.TryRun("fsfreeze", "--unfreeze", mountPoint);
         }
 
         // A server killed a moment ago may still hold a file open; a lazy unmount detaches it anyway.
-        if (TryRun("umount", mountPoint).ExitCode != 0)
+        if (ExternalCommand.TryRun("umount", mountPoint).ExitCode != 0)
         {
-            TryRun("umount", "--lazy", mountPoint);
+            ExternalCommand.TryRun("umount", "--lazy", mountPoint);
         }
 
-        TryRun("losetup", "--detach", device);
+        ExternalCommand.TryRun("losetup", "--detach", device);
         TryDelete(() => Directory.Delete(mountPoint, recursive: true));
         TryDelete(() => File.Delete(image));
         TryDelete(() => File.Delete(entry));
@@ -155,31 +154,5 @@ public sealed class StallableFilesystem : IDisposable
         {
             // Best effort: the OS temp directory is cleaned eventually.
         }
-    }
-
-    private static string Run(params string[] command)
-    {
-        var (exit, output) = TryRun(command);
-        return exit == 0 ? output : throw new InvalidOperationException($"'{string.Join(' ', command)}' failed ({exit}): {output.Trim()}");
-    }
-
-    private static (int ExitCode, string Output) TryRun(params string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{command[0]} could not be started");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-        {
-            process.Kill();
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, output.Result + error.Result);
     }
 }
