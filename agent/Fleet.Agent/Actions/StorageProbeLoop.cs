@@ -8,7 +8,7 @@ namespace Fleet.Agent.Actions;
 /// Probes the node's storage every <see cref="Interval"/> (<see cref="StorageProbe"/>) and records the
 /// outstanding write in <see cref="StorageHealth"/>, which turns one outstanding past
 /// Postgres:StorageStallTimeout into a stall. Logs the start and end of a stall and a failing probe once.
-/// Off when Postgres:DataDirectory is not set or the timeout is zero.
+/// Off when Postgres:DataDirectory is not set or the timeout is zero; waits for the directory to exist.
 /// </summary>
 internal sealed class StorageProbeLoop(StorageHealth health, IOptions<AgentOptions> options, TimeProvider time, ILogger<StorageProbeLoop> logger)
     : BackgroundService
@@ -18,17 +18,29 @@ internal sealed class StorageProbeLoop(StorageHealth health, IOptions<AgentOptio
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var dataDirectory = options.Value.Postgres.DataDirectory;
-        if (string.IsNullOrEmpty(dataDirectory) || health.StallTimeout <= TimeSpan.Zero || !Directory.Exists(dataDirectory))
+        if (string.IsNullOrEmpty(dataDirectory) || health.StallTimeout <= TimeSpan.Zero)
         {
             return;
         }
 
-        var probe = new StorageProbe(StorageProbe.FilesFor(dataDirectory), time);
+        StorageProbe? probe = null;
         using var timer = new PeriodicTimer(Interval, time);
         var stalled = false;
         string? failure = null;
         do
         {
+            // The data directory may appear after the agent starts (a volume mounted late, a replica being cloned):
+            // the files to probe, pg_wal's link included, are worked out once it is there.
+            if (probe is null)
+            {
+                if (!Directory.Exists(dataDirectory))
+                {
+                    continue;
+                }
+
+                probe = new StorageProbe(StorageProbe.FilesFor(dataDirectory), time);
+            }
+
             var outcome = await probe.ProbeAsync(Interval * 0.9, stoppingToken);
             health.Record(probe.OutstandingSince, probe.CurrentFile);
             if (!stalled && health.StalledFor() is var stalledFor && stalledFor > TimeSpan.Zero)
