@@ -72,7 +72,10 @@ public sealed class AgentProcessTests : IAsyncLifetime
         using (var anonymous = GrpcChannels.ForAddress(primary.GrpcAddress, new GrpcClientOptions { ServerCertificateAuthority = _ca.Certificate }))
         {
             var refused = await Assert.ThrowsAsync<RpcException>(() => new AgentClient(anonymous).GetStatusAsync());
-            Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+            // With TLS 1.3 the server checks the client certificate after the client has finished its handshake:
+            // the refusal reaches the client either as a failed connection (UNAVAILABLE) or, when the request
+            // was already written on the connection, as a reset stream (INTERNAL). Both mean no answer.
+            Assert.True(refused.StatusCode is StatusCode.Unavailable or StatusCode.Internal, refused.ToString());
         }
 
         // /metrics passes promtool and carries the collected figures; role checks answer for each role.
