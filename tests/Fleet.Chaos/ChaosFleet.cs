@@ -1,6 +1,6 @@
+using Fleet.Testing;
 using Fleet.Hosting.Grpc;
 using System.Net;
-using System.Net.Sockets;
 using Fleet.Chaos.Faults;
 using Fleet.LocalFleet;
 using Fleet.LocalFleet.Postgres;
@@ -91,7 +91,7 @@ public sealed class ChaosFleet : IAsyncDisposable
             {
                 return await TryStartAsync(chaosOptions, log);
             }
-            catch (Exception ex) when (attempt < MaxStartAttempts && IsAddressInUse(ex))
+            catch (Exception ex) when (attempt < MaxStartAttempts && PortConflicts.IsAddressInUse(ex))
             {
                 log($"a port was taken while the fleet started ({ex.Message}); retrying on other ports");
             }
@@ -161,21 +161,6 @@ public sealed class ChaosFleet : IAsyncDisposable
     }
 
     private const int MinWorkerThreads = 64;
-
-    private static bool IsAddressInUse(Exception? ex)
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            // Kestrel's AddressInUseException wraps the SocketException; LocalFleet's own check throws InvalidOperationException.
-            if (ex is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
-                || (ex is InvalidOperationException && ex.Message.Contains("already in use", StringComparison.Ordinal)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     public Task<Cluster> GetClusterAsync() => _probe.GetClusterAsync();
 

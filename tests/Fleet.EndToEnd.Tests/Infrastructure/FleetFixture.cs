@@ -2,6 +2,7 @@ using System.Globalization;
 using Fleet.Agent;
 using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
+using Fleet.Testing;
 using Fleet.Testing.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,37 @@ public class FleetFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Free ports are checked, then bound a moment later: another process can take one in between. Such a
+        // start is retried on other ports (nothing was started: LocalFleet checks every port first).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await TryStartAsync();
+                break;
+            }
+            catch (Exception ex) when (attempt < PortConflicts.MaxStartAttempts && PortConflicts.IsAddressInUse(ex))
+            {
+                Log($"a port was taken while the fleet started ({ex.InnerException?.Message ?? ex.Message}); retrying on other ports");
+            }
+        }
+
+        AttachAggregatorLogs(_fleet!.Aggregator);
+        ConnectClients();
+        Http = new HttpClient { BaseAddress = _fleet.AggregatorHttp, Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            await WaitUntilWholeAsync();
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task TryStartAsync()
+    {
         _firstPort = FreeTcpPort.PickConsecutive(FleetPorts + (2 * ExtraAgentSlots));
         var aggregatorSettings = new Dictionary<string, string?>
         {
@@ -101,19 +133,6 @@ public class FleetFixture : IAsyncLifetime
         catch (Exception ex)
         {
             throw new InvalidOperationException($"The local fleet did not start:\n{StartLog()}", ex);
-        }
-
-        AttachAggregatorLogs(_fleet.Aggregator);
-        ConnectClients();
-        Http = new HttpClient { BaseAddress = _fleet.AggregatorHttp, Timeout = TimeSpan.FromSeconds(10) };
-        try
-        {
-            await WaitUntilWholeAsync();
-        }
-        catch
-        {
-            await DisposeAsync();
-            throw;
         }
     }
 
