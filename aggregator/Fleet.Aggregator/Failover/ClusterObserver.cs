@@ -57,7 +57,13 @@ public static class ClusterObserver
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(memory);
-        var primary = Find(records, memory.Primary);
+        return ObservePrimary(Find(records, memory.Primary), memory, now, silentAfter);
+    }
+
+    /// <summary>The same from the published primary's record alone (null when the region has none).</summary>
+    public static PrimaryObservation ObservePrimary(NodeRecord? primary, ClusterMemory memory, DateTimeOffset now, TimeSpan silentAfter)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
         var heardAt = primary?.LastActivity ?? memory.Since;
         var silent = primary is null || !primary.Connected || now - heardAt > silentAfter;
         var up = !silent && primary!.Snapshot?.PostgresState == PostgresState.Up;

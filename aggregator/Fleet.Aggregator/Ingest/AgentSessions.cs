@@ -31,11 +31,13 @@ public sealed class AgentSession(NodeKey key, long id, IServerStreamWriter<Aggre
 
     public async Task SendAsync(AggregatorCommand command, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closed);
-        await _writeLock.WaitAsync(linked.Token);
+        // Lease grants (one per primary report) pass no token of their own: no linked source for them.
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closed) : null;
+        var token = linked?.Token ?? Closed;
+        await _writeLock.WaitAsync(token);
         try
         {
-            await writer.WriteAsync(command, linked.Token);
+            await writer.WriteAsync(command, token);
         }
         finally
         {
