@@ -70,4 +70,12 @@ internal static partial class ActionLog
     [LoggerMessage(EventId = 5020, EventName = "StorageProbeFailed", Level = LogLevel.Warning,
         Message = "The storage probe cannot write: {Error}; storage stalls are not detected until it can")]
     public static partial void StorageProbeFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 5021, EventName = "WalReceiverChanged", Level = LogLevel.Information,
+        Message = "WAL receiver changed from {Before} to {Now}: collecting and reporting at once")]
+    public static partial void WalReceiverChanged(ILogger logger, string before, string now);
+
+    [LoggerMessage(EventId = 5022, EventName = "WalReceiverCollectFailed", Level = LogLevel.Warning,
+        Message = "Collecting after a WAL receiver change failed; the next cycle reports it")]
+    public static partial void WalReceiverCollectFailed(ILogger logger, Exception exception);
 }

@@ -27,9 +27,15 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
 {
     public static readonly TimeSpan SessionRetry = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// One row whatever the role: the receiver's status, NULL without a receiver (or for a user without
+    /// pg_read_all_stats, who sees no details: then the collection alone reports the receiver, as before).
+    /// </summary>
+    internal const string PingQuery = "SELECT (SELECT status FROM pg_stat_wal_receiver)";
+
     private NpgsqlConnection? _session;
     private NpgsqlCommand? _select;
-    private Task? _outstanding;
+    private Task<object?>? _outstanding;
     private DateTimeOffset _nextSessionAttempt = DateTimeOffset.MinValue;
 
     /// <summary>True while pings go over the long-lived session (no new connection per ping).</summary>
@@ -38,6 +44,14 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
     /// <summary>True while a query on the session has not been answered (the server is frozen or stalled).</summary>
     public bool HasOutstandingQuery => _outstanding is { IsCompleted: false };
 
+    /// <summary>
+    /// The WAL receiver's status as the last answered ping read it over the session ("streaming", "waiting", …;
+    /// empty without a receiver, as on a primary); null when the last ping did not answer over the session.
+    /// The ping's query reads it from shared memory at no extra cost, so a replica notices a lost upstream
+    /// within one ping instead of its next collection.
+    /// </summary>
+    public string? WalReceiverStatus { get; private set; }
+
     public async Task<PingOutcome> PingAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_select is { } select)
@@ -45,12 +59,14 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
             var query = _outstanding ??= select.ExecuteScalarAsync(CancellationToken.None);
             try
             {
-                await query.WaitAsync(timeout, time, cancellationToken);
+                var answer = await query.WaitAsync(timeout, time, cancellationToken);
                 _outstanding = null;
+                WalReceiverStatus = answer as string ?? string.Empty;
                 return PingOutcome.Answered;
             }
             catch (TimeoutException)
             {
+                WalReceiverStatus = null;
                 return PingOutcome.NoAnswer;
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
@@ -61,6 +77,7 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
             }
         }
 
+        WalReceiverStatus = null;
         var outcome = await PostgresPing.PingAsync(options.Value.Postgres, timeout, cancellationToken);
         if (outcome == PingOutcome.Answered && time.GetUtcNow() >= _nextSessionAttempt)
         {
@@ -76,7 +93,7 @@ internal sealed class PostgresLivenessProbe(PostgresConnectionFactory connection
         {
             // Bounded by the connect timeout; no cancel request is involved before a session exists.
             var session = await connections.OpenPingSessionAsync(cancellationToken);
-            (_session, _select) = (session, new NpgsqlCommand("SELECT 1", session));
+            (_session, _select) = (session, new NpgsqlCommand(PingQuery, session));
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

@@ -1,4 +1,5 @@
 using Fleet.Agent.Collection;
+using Fleet.Agent.State;
 using Fleet.Protos.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -9,16 +10,20 @@ namespace Fleet.Agent.Actions;
 /// long-lived session, a fresh connection only when there is none) and records the result
 /// in <see cref="Responsiveness"/>. While it does not answer, publishes the last good snapshot marked
 /// UNRESPONSIVE with how long, every ping: the collection is stuck in a query meanwhile, and without this the
-/// aggregator would hear nothing (silence) instead of "alive agent, frozen PostgreSQL".
+/// aggregator would hear nothing (silence) instead of "alive agent, frozen PostgreSQL". On a replica, a WAL
+/// receiver that stops or starts streaming (read by the same ping) makes the agent collect and report at once:
+/// that a majority of replicas lost the primary is what a failover waits for (docs/failover.md, rule 2).
 /// </summary>
 internal sealed class PostgresPingLoop(
-    SnapshotBoard board, Responsiveness responsiveness, PostgresLivenessProbe probe, TimeProvider time, ILogger<PostgresPingLoop> logger)
+    SnapshotBoard board, Responsiveness responsiveness, PostgresLivenessProbe probe, ISnapshotRefresher refresher, TimeProvider time,
+    ILogger<PostgresPingLoop> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
 
     private NodeSnapshot? _lastUp;
+    private bool? _receiverStreaming;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,7 +50,12 @@ internal sealed class PostgresPingLoop(
 
                 PublishUnresponsive(responsiveness.UnansweredFor(LeaseClock.Now(time)));
             }
-            else if (!answering)
+            else if (outcome == PingOutcome.Answered && probe.WalReceiverStatus is { } receiver)
+            {
+                await ReportReceiverChangeAsync(receiver, stoppingToken);
+            }
+
+            if (outcome != PingOutcome.NoAnswer && !answering)
             {
                 // Refused after no answer: stopped or killed (the agent logs that itself), not "answers again".
                 answering = true;
@@ -54,6 +64,28 @@ internal sealed class PostgresPingLoop(
                     ActionLog.PostgresAnswersAgain(logger, (long)unansweredBefore.TotalMilliseconds);
                 }
             }
+        }
+    }
+
+    private async Task ReportReceiverChangeAsync(string status, CancellationToken cancellationToken)
+    {
+        var streaming = status == "streaming";
+        var before = _receiverStreaming;
+        _receiverStreaming = streaming;
+        if (before is not { } was || was == streaming)
+        {
+            return;
+        }
+
+        ActionLog.WalReceiverChanged(logger, was ? "streaming" : "not streaming", status.Length == 0 ? "no receiver" : status);
+        try
+        {
+            await refresher.CollectNowAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The collection loop reports the same at its next cycle.
+            ActionLog.WalReceiverCollectFailed(logger, ex);
         }
     }
 

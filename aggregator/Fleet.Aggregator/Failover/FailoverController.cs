@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Fleet.Aggregator.Configuration;
 using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Ingest;
@@ -13,7 +14,8 @@ namespace Fleet.Aggregator.Failover;
 
 /// <summary>
 /// Drives failover per cluster: grants primary leases as reports arrive, evaluates
-/// <see cref="FailoverPolicy"/> every 200 ms, and executes a promotion (epoch, fence, promote, follow)
+/// <see cref="FailoverPolicy"/> every 200 ms (and at once on a report from a cluster whose primary is
+/// unhealthy), and executes a promotion (epoch, fence, promote, follow)
 /// when it says so. Thin: every decision is the policy's; this class only observes, remembers and sends.
 /// It resumes from the store after a restart (FailoverController.Execution.cs, docs/failover.md "Restarts").
 /// </summary>
@@ -35,6 +37,11 @@ internal sealed partial class FailoverController(
 
     private readonly ConcurrentDictionary<string, ClusterTrack> _clusters = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Clusters to evaluate now rather than at the next pass: a report arrived while their primary is unhealthy
+    // (often the replica report that completes rule 2). Bounded; when full, the 200 ms pass covers the rest.
+    private readonly Channel<string> _prompt = Channel.CreateBounded<string>(
+        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     // The leadership term whose state this controller has taken over (0: Mode None, or none yet).
     private long _actingTerm;
@@ -173,6 +180,11 @@ internal sealed partial class FailoverController(
             _ = SaveQuietlyAsync(cluster, track);
         }
 
+        if (memory.PostgresDownSince is not null || track.LastSummary.Length > 0)
+        {
+            _prompt.Writer.TryWrite(cluster); // the primary is down, or the last pass found it unhealthy
+        }
+
         if (node == memory.Primary)
         {
             if (isPrimary && (up || StillWithinUnresponsiveTimeout(record.Snapshot)) && !track.Changing)
@@ -207,7 +219,43 @@ internal sealed partial class FailoverController(
 
     public Task AgentRefusedAsync(NodeIdentity? identity, string peer, string reason) => Task.CompletedTask;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(PassAsync(stoppingToken), PromptAsync(stoppingToken));
+
+    /// <summary>Evaluates the clusters queued by <see cref="ReportApplied"/>, one at a time, as they come.</summary>
+    private async Task PromptAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var cluster in _prompt.Reader.ReadAllAsync(stoppingToken))
+            {
+                // Taking over a term is the pass's job: until it has, nothing is evaluated here.
+                if (!Acting(time.GetUtcNow()) || !_clusters.TryGetValue(cluster, out var track) || !track.TryBegin())
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await EvaluateAsync(cluster, track, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    FailoverLog.LoopFailed(logger, ex);
+                }
+                finally
+                {
+                    track.End();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host shutdown.
+        }
+    }
+
+    private async Task PassAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
