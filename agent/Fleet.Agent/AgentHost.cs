@@ -47,8 +47,7 @@ public static class AgentHost
         // Without a state directory the highest epoch is kept in memory only (development without a data directory).
         var stateDirectory = options.Node.ResolveStateDirectory(options.Postgres.DataDirectory);
         var epochs = stateDirectory is null ? null : new EpochStore(stateDirectory);
-        builder.Services.AddSingleton(sp => new AgentState(
-            sp.GetRequiredService<TimeProvider>(), options.Aggregator.Endpoints.Count > 0, string.Join(',', options.Aggregator.Endpoints), epochs));
+        builder.Services.AddSingleton(sp => new AgentState(sp.GetRequiredService<TimeProvider>(), options.Aggregator.Endpoints, epochs));
         builder.Services.AddSingleton<LeaseClock>();
         builder.Services.AddSingleton<PgToolRunner>();
         builder.Services.AddSingleton<PostgresActions>();

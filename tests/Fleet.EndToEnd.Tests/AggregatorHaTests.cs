@@ -116,7 +116,7 @@ public sealed class HaFleetFixture : FleetFixture, IAsyncLifetime
 public sealed class AggregatorHaTests(HaFleetFixture fixture, ITestOutputHelper output) : IClassFixture<HaFleetFixture>
 {
     [Fact]
-    public async Task LeaderAggregatorStops_AgentsMoveToTheOther_ItResumesFromEtcd_ThenFailsOverALostPrimary_ThePublishedPrimaryFollows()
+    public async Task LeaderAggregatorStops_TheOtherAlreadyHoldsTheAgents_ItResumesFromEtcd_ThenFailsOverALostPrimary_ThePublishedPrimaryFollows()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var etcd = new dotnet_etcd.EtcdClient(string.Join(",", fixture.Etcd.Endpoints));
@@ -128,10 +128,17 @@ public sealed class AggregatorHaTests(HaFleetFixture fixture, ITestOutputHelper 
             FleetFixture.ConditionTimeout, "agg-2 to follow agg-1")).GetProperty("leader").GetString());
         Assert.Equal(FleetFixture.Primary, await Poll.UntilAsync(() => etcd.GetValAsync(primaryKey), v => v == FleetFixture.Primary, FleetFixture.ConditionTimeout, "the primary published in etcd"));
 
-        // agg-1 stops (its lease revoked): agg-2 leads, takes over the state from etcd, and the agents come to it.
+        // agg-2 follows, yet every agent links to it too: it holds the whole cluster with fresh reports already.
+        using var second = new FleetServiceClient(fixture.SecondGrpc);
+        var beforeAt = DateTimeOffset.UtcNow;
+        var held = await Poll.UntilAsync(() => second.GetClusterAsync(FleetFixture.Cluster), c => FleetFixture.IsWhole(c) && c.Nodes.All(n => n.LastReportAt.ToDateTimeOffset() > beforeAt),
+            FleetFixture.ConditionTimeout, "agg-2 to hold the whole cluster while it follows", FleetFixture.Describe);
+        Assert.Equal(FleetFixture.Primary, held.Summary.Primary);
+        Assert.False((await Leadership(http, fixture.SecondHttp)).GetProperty("isLeader").GetBoolean());
+
+        // agg-1 stops (its lease revoked): agg-2 leads and takes over the state from etcd; the agents were already on it.
         var stoppedAt = DateTimeOffset.UtcNow;
         await fixture.Fleet.StopAggregatorAsync();
-        using var second = new FleetServiceClient(fixture.SecondGrpc);
         var whole = await Poll.UntilAsync(() => second.GetClusterAsync(FleetFixture.Cluster), c => FleetFixture.IsWhole(c) && c.Nodes.All(n => n.LastReportAt.ToDateTimeOffset() > stoppedAt),
             FleetFixture.ConditionTimeout, "agg-2 to hold the whole cluster", FleetFixture.Describe);
         output.WriteLine($"agg-1 stopped; agg-2 holds every agent {(DateTimeOffset.UtcNow - stoppedAt).TotalMilliseconds:F0} ms later");

@@ -11,8 +11,21 @@ public sealed class LeaseClock
     private readonly Dictionary<ulong, TimeSpan> _sentAt = [];
     private readonly Queue<ulong> _order = new();
 
+    // Reports go out on every aggregator link while grants arrive on the leader's: both at once.
+    private readonly Lock _lock = new();
+    private TimeSpan? _expiresAt;
+
     /// <summary>End of the current lease on the monotonic clock; null when no lease was ever granted.</summary>
-    public TimeSpan? ExpiresAt { get; private set; }
+    public TimeSpan? ExpiresAt
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _expiresAt;
+            }
+        }
+    }
 
     public ulong Epoch { get; private set; }
 
@@ -26,32 +39,38 @@ public sealed class LeaseClock
 
     public void ReportSent(ulong sequence, TimeSpan at)
     {
-        _sentAt[sequence] = at;
-        _order.Enqueue(sequence);
-        while (_order.Count > RememberedReports)
+        lock (_lock)
         {
-            _sentAt.Remove(_order.Dequeue());
+            _sentAt[sequence] = at;
+            _order.Enqueue(sequence);
+            while (_order.Count > RememberedReports)
+            {
+                _sentAt.Remove(_order.Dequeue());
+            }
         }
     }
 
     /// <summary>Applies a grant; returns false (ignored) for a grant of a report this agent did not send recently.</summary>
     public bool Grant(ulong reportSequence, TimeSpan duration, ulong epoch, IReadOnlyList<string> replicas)
     {
-        if (!_sentAt.TryGetValue(reportSequence, out var sentAt))
+        lock (_lock)
         {
-            return false;
-        }
+            if (!_sentAt.TryGetValue(reportSequence, out var sentAt))
+            {
+                return false;
+            }
 
-        var expires = sentAt + duration;
-        if (ExpiresAt is null || expires > ExpiresAt)
-        {
-            ExpiresAt = expires;
-            ReportSequence = reportSequence;
-        }
+            var expires = sentAt + duration;
+            if (_expiresAt is null || expires > _expiresAt)
+            {
+                _expiresAt = expires;
+                ReportSequence = reportSequence;
+            }
 
-        Epoch = Math.Max(Epoch, epoch);
-        Replicas = replicas;
-        return true;
+            Epoch = Math.Max(Epoch, epoch);
+            Replicas = replicas;
+            return true;
+        }
     }
 
     public bool IsHeld(TimeSpan now) => ExpiresAt is { } end && now < end;
@@ -61,8 +80,11 @@ public sealed class LeaseClock
     /// <summary>Forgets the lease (the node is no longer primary).</summary>
     public void Release()
     {
-        ExpiresAt = null;
-        Replicas = [];
+        lock (_lock)
+        {
+            _expiresAt = null;
+            Replicas = [];
+        }
     }
 }
 

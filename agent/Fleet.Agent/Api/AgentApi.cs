@@ -38,6 +38,7 @@ internal sealed partial class AgentApi(
             StartedAt = Timestamp.FromDateTimeOffset(state.StartedAt),
             Uptime = Duration.FromTimeSpan(time.GetUtcNow() - state.StartedAt),
             Link = state.Link,
+            Links = { state.Links },
             HighestEpochSeen = state.HighestEpochSeen,
             Fenced = state.Fenced,
         };

@@ -11,8 +11,10 @@ using Microsoft.Extensions.Options;
 namespace Fleet.Agent.Link;
 
 /// <summary>
-/// Keeps the agent connected to its aggregator: dials the configured endpoints in turn, runs one
-/// <see cref="LinkSession"/> at a time and reconnects with jittered backoff. Thin: the session does the work.
+/// Keeps the agent linked to its region's aggregators: one loop per configured endpoint, each running one
+/// <see cref="LinkSession"/> at a time and reconnecting with jittered backoff. Links to aggregators that are
+/// coordinated (one leader acts) stay open together; an aggregator that acts alone is linked alone
+/// (<see cref="LinkAdmission"/>). Thin: the sessions do the work.
 /// </summary>
 internal sealed class LinkClient(
     IOptions<AgentOptions> options,
@@ -27,29 +29,34 @@ internal sealed class LinkClient(
     /// <summary>After a refusal (wrong region, duplicate name) retrying fast only floods the aggregator's log.</summary>
     private static readonly TimeSpan RejectedRetryDelay = TimeSpan.FromSeconds(30);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly LinkAdmission _admission = new();
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var config = options.Value;
-        var endpoints = config.Aggregator.Endpoints;
+        var endpoints = options.Value.Aggregator.Endpoints;
         if (endpoints.Count == 0)
         {
             LinkLog.Standalone(logger);
-            return;
+            return Task.CompletedTask;
         }
 
+        var clientOptions = CreateClientOptions(options.Value.Tls);
+        return Task.WhenAll(endpoints.Distinct(StringComparer.Ordinal).Select(endpoint => KeepLinkedAsync(endpoint, clientOptions, stoppingToken)));
+    }
+
+    private async Task KeepLinkedAsync(string endpoint, GrpcClientOptions clientOptions, CancellationToken stoppingToken)
+    {
+        var config = options.Value;
         var backoff = new ReconnectBackoff(config.Aggregator.ReconnectMinDelay, config.Aggregator.ReconnectMaxDelay, new Random());
-        var clientOptions = CreateClientOptions(config.Tls);
-        for (var attempt = 0; !stoppingToken.IsCancellationRequested; attempt++)
+        while (!stoppingToken.IsCancellationRequested)
         {
-            var endpoint = endpoints[attempt % endpoints.Count];
-            state.SetLinkAddress(endpoint);
-            state.SetLinkState(LinkState.Connecting);
+            state.SetLinkState(endpoint, LinkState.Connecting);
             var delay = TimeSpan.Zero;
             long? welcomedAt = null;
             try
             {
                 using var channel = GrpcChannels.ForAddress(endpoint, clientOptions);
-                var session = new LinkSession(config, board, state, dispatcher, lease, detection, time, logger);
+                var session = new LinkSession(endpoint, _admission, config, board, state, dispatcher, lease, detection, time, logger);
                 session.Welcomed += () => welcomedAt = time.GetTimestamp();
                 await session.RunAsync(new AgentLink.AgentLinkClient(channel), stoppingToken);
             }
@@ -60,20 +67,25 @@ internal sealed class LinkClient(
             }
             catch (LinkRejectedException ex)
             {
-                state.SetLinkState(LinkState.Rejected, ex.Message);
+                state.SetLinkState(endpoint, LinkState.Rejected, ex.Message);
                 LinkLog.Rejected(logger, endpoint, ex.Message);
                 delay = RejectedRetryDelay;
             }
             catch (RpcException ex) when (ex.StatusCode is StatusCode.PermissionDenied or StatusCode.AlreadyExists or StatusCode.Unauthenticated)
             {
-                state.SetLinkState(LinkState.Rejected, ex.Status.Detail);
+                state.SetLinkState(endpoint, LinkState.Rejected, ex.Status.Detail);
                 LinkLog.Rejected(logger, endpoint, ex.Status.Detail);
                 delay = RejectedRetryDelay;
+            }
+            catch (LinkHeldBackException ex)
+            {
+                state.SetLinkState(endpoint, LinkState.Disconnected, ex.Message);
+                LinkLog.HeldBack(logger, endpoint, ex.Message);
             }
             catch (Exception ex)
             {
                 var reason = ex is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : ex.Message;
-                state.SetLinkState(LinkState.Disconnected, reason);
+                state.SetLinkState(endpoint, LinkState.Disconnected, reason);
                 LinkLog.Disconnected(logger, endpoint, reason);
             }
 

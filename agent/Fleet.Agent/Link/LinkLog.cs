@@ -18,4 +18,8 @@ internal static partial class LinkLog
     [LoggerMessage(EventId = 2004, EventName = "LinkDisconnected", Level = LogLevel.Warning,
         Message = "Link to aggregator {Endpoint} lost: {Reason}; reconnecting")]
     public static partial void Disconnected(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 2005, EventName = "LinkHeldBack", Level = LogLevel.Warning,
+        Message = "Not linking to aggregator {Endpoint}: {Reason}; trying again later")]
+    public static partial void HeldBack(ILogger logger, string endpoint, string reason);
 }

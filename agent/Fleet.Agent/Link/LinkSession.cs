@@ -8,10 +8,13 @@ using Grpc.Core;
 namespace Fleet.Agent.Link;
 
 /// <summary>
-/// One open AgentLink.Connect stream: hello, wait for Welcome, then reports go up (latest snapshot wins)
-/// and commands come down, until either side ends the stream.
+/// One open AgentLink.Connect stream to one aggregator: hello, wait for Welcome (and for
+/// <see cref="LinkAdmission"/> to allow the link), then reports go up (latest snapshot wins) and commands
+/// come down, until either side ends the stream.
 /// </summary>
 internal sealed class LinkSession(
+    string endpoint,
+    LinkAdmission admission,
     AgentOptions options,
     SnapshotBoard board,
     AgentState state,
@@ -51,6 +54,11 @@ internal sealed class LinkSession(
                 throw new LinkRejectedException(welcome.Reason);
             }
 
+            if (admission.TryOpen(endpoint, welcome.Coordinated) is { } held)
+            {
+                throw new LinkHeldBackException(held);
+            }
+
             // The aggregator's current epoch: commands older than it are stale from now on.
             if (call.ResponseStream.Current.Epoch > 0)
             {
@@ -58,10 +66,23 @@ internal sealed class LinkSession(
             }
 
             detection.Apply(welcome.Detection);
-            state.SetLinkState(LinkState.Connected, aggregatorId: welcome.AggregatorId);
+            state.SetLinkState(endpoint, LinkState.Connected, aggregatorId: welcome.AggregatorId, leader: welcome.Leader);
             LinkLog.Welcomed(logger, welcome.AggregatorId, welcome.Region);
             Welcomed?.Invoke();
         }
+
+        try
+        {
+            await ExchangeAsync(call, sessionCts, stoppingToken);
+        }
+        finally
+        {
+            admission.Close(endpoint);
+        }
+    }
+
+    private async Task ExchangeAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorCommand> call, CancellationTokenSource sessionCts, CancellationToken stoppingToken)
+    {
 
         var reports = SendReportsAsync(call.RequestStream, sessionCts.Token);
         var commands = ReceiveCommandsAsync(call, sessionCts.Token);
@@ -137,7 +158,7 @@ internal sealed class LinkSession(
         // The lease a grant of this report gives runs from now: before the aggregator sees the report.
         lease.ReportSent(sequence, LeaseClock.Now(time));
         await SendAsync(requests, new AgentMessage { Report = report }, cancellationToken);
-        state.RecordReportSent(sequence);
+        state.RecordReportSent(endpoint, sequence);
         return sequence;
     }
 

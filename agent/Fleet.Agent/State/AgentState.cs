@@ -12,22 +12,22 @@ public sealed class AgentState
 {
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private readonly AggregatorLink _link;
+    // One per configured aggregator endpoint, in configuration order (one "disabled" entry without any).
+    private readonly AggregatorLink[] _links;
 
     private readonly Actions.EpochStore? _epochs;
 
-    public AgentState(TimeProvider time, bool linkConfigured, string linkAddress, Actions.EpochStore? epochs = null)
+    public AgentState(TimeProvider time, IReadOnlyList<string> endpoints, Actions.EpochStore? epochs = null)
     {
+        ArgumentNullException.ThrowIfNull(endpoints);
         _time = time;
         _epochs = epochs;
         HighestEpochSeen = epochs?.Highest ?? 0;
         StartedAt = time.GetUtcNow();
-        _link = new AggregatorLink
-        {
-            State = linkConfigured ? LinkState.Connecting : LinkState.Disabled,
-            Address = linkAddress,
-            StateSince = Timestamp.FromDateTimeOffset(StartedAt),
-        };
+        var since = Timestamp.FromDateTimeOffset(StartedAt);
+        _links = endpoints.Count == 0
+            ? [new AggregatorLink { State = LinkState.Disabled, StateSince = since }]
+            : [.. endpoints.Select(endpoint => new AggregatorLink { State = LinkState.Connecting, Address = endpoint, StateSince = since })];
     }
 
     /// <summary>Random per process start; scopes report sequence numbers.</summary>
@@ -44,48 +44,62 @@ public sealed class AgentState
 
     public long LinkReconnects { get; private set; }
 
+    /// <summary>
+    /// The link that matters most: to the aggregator that said it leads, else the first connected one, else the
+    /// first configured. Agents of a coordinated region link to every aggregator (<see cref="Links"/>).
+    /// </summary>
     public AggregatorLink Link
     {
         get
         {
             lock (_lock)
             {
-                return _link.Clone();
+                var link = _links.FirstOrDefault(l => l is { State: LinkState.Connected, Leader: true })
+                           ?? _links.FirstOrDefault(l => l.State == LinkState.Connected)
+                           ?? _links[0];
+                return link.Clone();
             }
         }
     }
 
-    public void SetLinkState(LinkState state, string? error = null, string? aggregatorId = null)
+    /// <summary>Every configured link, in configuration order.</summary>
+    public IReadOnlyList<AggregatorLink> Links
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _links.Select(l => l.Clone())];
+            }
+        }
+    }
+
+    public void SetLinkState(string endpoint, LinkState state, string? error = null, string? aggregatorId = null, bool? leader = null)
     {
         lock (_lock)
         {
-            if (_link.State != state)
+            var link = Array.Find(_links, l => l.Address == endpoint) ?? throw new ArgumentException($"{endpoint} is not a configured aggregator endpoint", nameof(endpoint));
+            if (link.State != state)
             {
-                _link.StateSince = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
-                if (state == LinkState.Connected && _link.AggregatorId.Length > 0)
+                link.StateSince = Timestamp.FromDateTimeOffset(_time.GetUtcNow());
+                if (state == LinkState.Connected && link.AggregatorId.Length > 0)
                 {
                     LinkReconnects++;
                 }
             }
 
-            _link.State = state;
+            link.State = state;
             if (error is not null)
             {
-                _link.LastError = error;
+                link.LastError = error;
             }
 
             if (aggregatorId is not null)
             {
-                _link.AggregatorId = aggregatorId;
+                link.AggregatorId = aggregatorId;
             }
-        }
-    }
 
-    public void SetLinkAddress(string address)
-    {
-        lock (_lock)
-        {
-            _link.Address = address;
+            link.Leader = state == LinkState.Connected && (leader ?? link.Leader);
         }
     }
 
@@ -94,11 +108,14 @@ public sealed class AgentState
     /// <summary>Report sequence numbers are per agent process (instance id), not per stream.</summary>
     public ulong NextReportSequence() => Interlocked.Increment(ref _reportSequence);
 
-    public void RecordReportSent(ulong sequence)
+    public void RecordReportSent(string endpoint, ulong sequence)
     {
         lock (_lock)
         {
-            _link.LastReportSequence = sequence;
+            if (Array.Find(_links, l => l.Address == endpoint) is { } link)
+            {
+                link.LastReportSequence = sequence;
+            }
         }
     }
 

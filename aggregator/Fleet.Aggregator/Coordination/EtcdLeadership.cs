@@ -56,6 +56,8 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
 
     public bool IsLeader(DateTimeOffset now) => _status is { IsLeader: true, ActUntil: { } until } && now < until;
 
+    public bool Coordinated => true;
+
     public LeadershipStatus Status(DateTimeOffset now)
     {
         var status = _status;

@@ -11,6 +11,9 @@ public interface ILeadership
 
     /// <summary>What this aggregator knows of the leadership now (for status and for refusing on a follower).</summary>
     LeadershipStatus Status(DateTimeOffset now);
+
+    /// <summary>One of several aggregators coordinated by a store, of which only the leader acts (agents may link to all).</summary>
+    bool Coordinated => false;
 }
 
 /// <summary>A leadership term: who holds it and until when this holder may act.</summary>

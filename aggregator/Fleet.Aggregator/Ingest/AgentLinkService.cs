@@ -9,7 +9,8 @@ namespace Fleet.Aggregator.Ingest;
 
 /// <summary>
 /// fleet.v1.AgentLink.Connect: admits an agent (hello first, own region only, one live agent per node
-/// identity), welcomes it, then applies its reports to the fleet state until the stream ends. A bad
+/// identity), welcomes it, then applies its reports to the fleet state until the stream ends. Leader or
+/// follower alike (Mode Etcd): agents link to every aggregator of their region. A bad
 /// stream is closed with a precise status and never disturbs other agents.
 /// </summary>
 internal sealed class AgentLinkService(
@@ -47,7 +48,6 @@ internal sealed class AgentLinkService(
             throw new RpcException(new Status(StatusCode.PermissionDenied, admission.Reason));
         }
 
-        RequireLeadership(hello.Identity.Cluster, hello.Identity.Name, context.Peer);
         var sessionId = fleet.NewSessionId();
         var registration = fleet.Register(hello, sessionId, context.Peer, time.GetUtcNow(), config.Link.StaleAfter);
         var key = registration.Record.Key;
@@ -92,27 +92,6 @@ internal sealed class AgentLinkService(
         }
     }
 
-    /// <summary>
-    /// Agents link to the leader only (Mode Etcd): it alone grants primaries their leases and decides on reports.
-    /// FAILED_PRECONDITION makes the agent try its next configured aggregator at once; the detail names the leader.
-    /// Always passes in Mode None.
-    /// </summary>
-    private void RequireLeadership(string cluster, string node, string peer)
-    {
-        var now = time.GetUtcNow();
-        if (leadership.IsLeader(now))
-        {
-            return;
-        }
-
-        var status = leadership.Status(now);
-        var reason = $"this aggregator does not lead region {options.Value.Region}: " +
-                     (status.DescribeHolder() is { } leader ? $"link to the leader, {leader}" : "no leader is known yet; try the other aggregators");
-        counters.NotLeaderRefused();
-        IngestLog.SentAwayNotLeader(logger, node, cluster, peer, reason);
-        throw new RpcException(new Status(StatusCode.FailedPrecondition, reason));
-    }
-
     private async Task<AgentHello?> ReadHelloAsync(IAsyncStreamReader<AgentMessage> requests, ServerCallContext context, TimeSpan timeout)
     {
         using var helloCts = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
@@ -154,8 +133,8 @@ internal sealed class AgentLinkService(
             switch (message.BodyCase)
             {
                 case AgentMessage.BodyOneofCase.Report:
-                    // An aggregator that stopped leading sends its agents on, within a report interval.
-                    RequireLeadership(session.Key.Cluster, session.Key.Node, context.Peer);
+                    // Every aggregator of the region ingests (Mode Etcd: agents link to all of them, so each holds
+                    // the region's picture); what a report may cause — grants, adoption, rejoin — only the leader does.
                     counters.Report();
                     var record = fleet.ApplyReport(session.Key, session.Id, message.Report, time.GetUtcNow())
                         ?? throw new RpcException(new Status(StatusCode.Aborted, $"node {session.Key} is now served by a newer connection"));
@@ -196,7 +175,8 @@ internal sealed class AgentLinkService(
             Accepted = true,
             AggregatorId = config.InstanceId,
             Region = config.Region,
-            Leader = true,
+            Leader = leadership.IsLeader(time.GetUtcNow()),
+            Coordinated = leadership.Coordinated,
             ReportInterval = Duration.FromTimeSpan(config.Link.ReportInterval),
             ServerTime = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
             Detection = failover.Value.ToDetectionSettings(),

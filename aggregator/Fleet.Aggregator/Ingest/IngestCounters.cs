@@ -8,7 +8,6 @@ public sealed class IngestCounters
     private long _refusedRegion;
     private long _refusedDuplicate;
     private long _refusedMalformed;
-    private long _refusedNotLeader;
 
     public long Reports => Interlocked.Read(ref _reports);
 
@@ -20,9 +19,6 @@ public sealed class IngestCounters
 
     public long RefusedMalformed => Interlocked.Read(ref _refusedMalformed);
 
-    /// <summary>Links refused, or ended, because this aggregator does not lead its region (Mode Etcd).</summary>
-    public long RefusedNotLeader => Interlocked.Read(ref _refusedNotLeader);
-
     internal void Report() => Interlocked.Increment(ref _reports);
 
     internal void Admit() => Interlocked.Increment(ref _admitted);
@@ -32,6 +28,4 @@ public sealed class IngestCounters
     internal void DuplicateRefused() => Interlocked.Increment(ref _refusedDuplicate);
 
     internal void Malformed() => Interlocked.Increment(ref _refusedMalformed);
-
-    internal void NotLeaderRefused() => Interlocked.Increment(ref _refusedNotLeader);
 }

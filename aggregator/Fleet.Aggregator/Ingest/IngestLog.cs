@@ -26,8 +26,4 @@ internal static partial class IngestLog
     [LoggerMessage(EventId = 3006, EventName = "AgentLinkBroken", Level = LogLevel.Warning,
         Message = "Link of agent {Node} of cluster {Cluster} broke: {Reason}")]
     public static partial void LinkBroken(ILogger logger, string node, string cluster, string reason);
-
-    [LoggerMessage(EventId = 3007, EventName = "AgentNotLeader", Level = LogLevel.Information,
-        Message = "Link of {Node} in cluster {Cluster} from {Peer} sent away: {Reason}")]
-    public static partial void SentAwayNotLeader(ILogger logger, string node, string cluster, string peer, string reason);
 }

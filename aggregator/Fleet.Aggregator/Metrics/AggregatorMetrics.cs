@@ -56,7 +56,6 @@ internal static class AggregatorMetrics
         writer.Sample("reason", "region", (ulong)ingest.RefusedRegion);
         writer.Sample("reason", "duplicate", (ulong)ingest.RefusedDuplicate);
         writer.Sample("reason", "malformed", (ulong)ingest.RefusedMalformed);
-        writer.Sample("reason", "not_leader", (ulong)ingest.RefusedNotLeader);
         writer.WriteCounter("fleet_events_dropped_total", "Events not stored because the store fell behind.", (ulong)droppedEvents);
 
         writer.BeginFamily("fleet_alerts", PrometheusMetricType.Gauge, "Active alerts by state and severity.");

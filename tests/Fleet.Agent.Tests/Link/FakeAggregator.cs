@@ -41,6 +41,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
     private readonly ConcurrentQueue<(AgentHello Hello, TimeSpan At)> _hellos = new();
     private readonly Channel<LinkConnection> _connections = Channel.CreateUnbounded<LinkConnection>();
     private GrpcTestServer? _server;
+    private bool _disposed;
 
     private FakeAggregator()
     {
@@ -53,6 +54,11 @@ internal sealed class FakeAggregator : IAsyncDisposable
 
     /// <summary>Envelope epoch of the automatic Welcome.</summary>
     public ulong WelcomeEpoch { get; set; }
+
+    /// <summary>What the automatic Welcome says: one of several coordinated aggregators (Mode Etcd), and whether it leads.</summary>
+    public bool Coordinated { get; set; }
+
+    public bool Leader { get; set; } = true;
 
     public string RejectReason { get; set; } = "node name already connected from another agent";
 
@@ -103,8 +109,10 @@ internal sealed class FakeAggregator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_server is not null)
+        // A test may stop the fake early (an aggregator going away); the using at its end then finds it stopped.
+        if (_server is not null && !_disposed)
         {
+            _disposed = true;
             await _server.DisposeAsync();
         }
     }
@@ -138,7 +146,7 @@ internal sealed class FakeAggregator : IAsyncDisposable
         var connection = new LinkConnection(hello, helloAt, requests, responses, _clock);
         if (AutoWelcome)
         {
-            await connection.WelcomeAsync(WelcomeEpoch);
+            await connection.WelcomeAsync(WelcomeEpoch, Coordinated, Leader);
         }
 
         _connections.Writer.TryWrite(connection);
@@ -186,7 +194,7 @@ internal sealed class LinkConnection
     /// <summary>When <see cref="Close"/> was called, on the fake's clock.</summary>
     public TimeSpan ClosedAt { get; private set; }
 
-    public Task WelcomeAsync(ulong epoch = 0) => SendAsync(new AggregatorCommand
+    public Task WelcomeAsync(ulong epoch = 0, bool coordinated = false, bool leader = true) => SendAsync(new AggregatorCommand
     {
         CommandId = "welcome-" + Guid.NewGuid().ToString("N"),
         Epoch = epoch,
@@ -195,7 +203,8 @@ internal sealed class LinkConnection
             Accepted = true,
             AggregatorId = FakeAggregator.AggregatorId,
             Region = "test-region",
-            Leader = true,
+            Leader = leader,
+            Coordinated = coordinated,
             ReportInterval = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)),
             LeaseDuration = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
             ServerTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),

@@ -51,7 +51,7 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
     }
 
     [Fact]
-    public async Task AgentLinks_GoToTheLeaderOnly_AFollowerSendsThemOn_ALeaderThatLosesItsTermEndsThem()
+    public async Task AgentLinks_BothAggregatorsAdmitAndIngest_TheWelcomeSaysWhoLeads_OnlyTheLeaderGrantsLeases()
     {
         var prefix = "/fleet-link-test-" + Guid.NewGuid().ToString("N")[..8];
         await using var a = await Aggregator.StartAsync("agg-a", prefix, etcd.Cluster.Endpoints);
@@ -59,71 +59,66 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var (leader, follower, _) = await WaitForLeaderAsync(http, a, b);
 
-        // The follower would grant a primary no lease: it sends the agent on to the leader by name.
+        // One agent (node0, a primary) links to both, as a real agent given both endpoints does.
         using var followerChannel = GrpcChannel.ForAddress("http://" + follower.GrpcAddress);
-        using (var call = new AgentLink.AgentLinkClient(followerChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(10)))
-        {
-            await call.RequestStream.WriteAsync(Hello("node0"));
-            var sentAway = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
-            Assert.Equal(StatusCode.FailedPrecondition, sentAway.StatusCode);
-            Assert.Contains($"link to the leader, {leader.Name} at {leader.GrpcAddress}", sentAway.Status.Detail, StringComparison.Ordinal);
-        }
-
-        Assert.Contains("fleet_ingest_agents_refused_total{reason=\"not_leader\"} 1", await http.GetStringAsync(follower.Http("/metrics")), StringComparison.Ordinal);
-
-        // The leader welcomes it; when the leader's term ends behind its back (its etcd lease revoked), its next
-        // report is answered by ending the link, so the agent moves on.
         using var leaderChannel = GrpcChannel.ForAddress("http://" + leader.GrpcAddress);
-        using var linked = new AgentLink.AgentLinkClient(leaderChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(30));
-        await linked.RequestStream.WriteAsync(Hello("node1"));
-        Assert.True(await linked.ResponseStream.MoveNext(CancellationToken.None));
-        Assert.True(linked.ResponseStream.Current.Welcome.Accepted);
+        using var toFollower = new AgentLink.AgentLinkClient(followerChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(60));
+        using var toLeader = new AgentLink.AgentLinkClient(leaderChannel).Connect(deadline: DateTime.UtcNow.AddSeconds(60));
+        await toFollower.RequestStream.WriteAsync(Hello("node0", NodeRole.Primary));
+        await toLeader.RequestStream.WriteAsync(Hello("node0", NodeRole.Primary));
 
-        // Another holder overwrites the leader key (as an operator might): the leader finds the key is no longer its
-        // own at its next renewal and steps down; both aggregators now follow "agg-x".
-        using (var client = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Cluster.Endpoints)))
+        Assert.True(await toFollower.ResponseStream.MoveNext(CancellationToken.None));
+        var followerWelcome = toFollower.ResponseStream.Current.Welcome;
+        Assert.True(await toLeader.ResponseStream.MoveNext(CancellationToken.None));
+        var leaderWelcome = toLeader.ResponseStream.Current.Welcome;
+        Assert.True(followerWelcome.Accepted, followerWelcome.Reason);
+        Assert.True(leaderWelcome.Accepted, leaderWelcome.Reason);
+        Assert.True(followerWelcome.Coordinated);
+        Assert.True(leaderWelcome.Coordinated);
+        Assert.False(followerWelcome.Leader);
+        Assert.True(leaderWelcome.Leader);
+
+        // The same primary reports on both links, every 100 ms (bounded), until the leader has granted two leases.
+        var grants = new List<LeaseGrant>();
+        var leaderCommands = Task.Run(async () =>
         {
-            var lease = await client.LeaseGrantAsync(new Etcdserverpb.LeaseGrantRequest { TTL = 60 });
-            await client.PutAsync(new Etcdserverpb.PutRequest
+            while (grants.Count < 2 && await toLeader.ResponseStream.MoveNext(CancellationToken.None))
             {
-                Key = Google.Protobuf.ByteString.CopyFromUtf8($"{prefix}/ha/leader"),
-                Value = Google.Protobuf.ByteString.CopyFromUtf8("{\"name\":\"agg-x\",\"address\":\"agg-x.example:7300\"}"),
-                Lease = lease.ID,
-            });
-        }
-
-        // Report every 100 ms (bounded) until the server ends the call; a write fails once it has ended.
-        for (ulong sequence = 1; sequence <= 200; sequence++)
+                if (toLeader.ResponseStream.Current.LeaseGrant is { } grant)
+                {
+                    grants.Add(grant);
+                }
+            }
+        });
+        using var followerQuiet = new CancellationTokenSource();
+        var followerCommand = toFollower.ResponseStream.MoveNext(followerQuiet.Token);
+        for (ulong sequence = 1; sequence <= 100 && !leaderCommands.IsCompleted; sequence++)
         {
-            try
-            {
-                await linked.RequestStream.WriteAsync(new AgentMessage { Report = new AgentReport { Sequence = sequence, Snapshot = new NodeSnapshot { PostgresState = PostgresState.Up, Role = NodeRole.Replica } } });
-            }
-            catch (Exception e) when (e is RpcException or InvalidOperationException)
-            {
-                break;
-            }
-
+            var report = new AgentMessage { Report = new AgentReport { Sequence = sequence, Snapshot = new NodeSnapshot { PostgresState = PostgresState.Up, Role = NodeRole.Primary } } };
+            await toFollower.RequestStream.WriteAsync(report);
+            await toLeader.RequestStream.WriteAsync(report);
             await Task.Delay(100);
         }
 
-        // The server's own status, as the agent reads it.
-        var ended = await Assert.ThrowsAsync<RpcException>(async () =>
-        {
-            while (await linked.ResponseStream.MoveNext(CancellationToken.None))
-            {
-            }
-        });
-        Assert.Equal(StatusCode.FailedPrecondition, ended.StatusCode);
-        Assert.Contains("does not lead region ha: link to the leader, agg-x at agg-x.example:7300", ended.Status.Detail, StringComparison.Ordinal);
+        await leaderCommands.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, grants.Count);
+        Assert.False(followerCommand.IsCompleted, "the follower sent the agent something (a grant or a command) while the leader granted two leases");
+
+        // The follower holds the node too, with its last report: every aggregator has the region's picture.
+        using var followerFleet = GrpcChannel.ForAddress("http://" + follower.GrpcAddress);
+        var seen = await new FleetService.FleetServiceClient(followerFleet).GetNodeAsync(new GetNodeRequest { Cluster = "pg", Node = "node0" }, deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(AgentPresence.Connected, seen.Presence);
+        Assert.Equal(NodeRole.Primary, seen.Role);
+        Assert.True(DateTimeOffset.UtcNow - seen.LastReportAt.ToDateTimeOffset() < TimeSpan.FromSeconds(10), $"last report at {seen.LastReportAt}");
+        await followerQuiet.CancelAsync(); // ends the follower's link (a cancelled read cancels the call)
     }
 
-    private static AgentMessage Hello(string node) => new()
+    private static AgentMessage Hello(string node, NodeRole role = NodeRole.Replica) => new()
     {
         Hello = new AgentHello
         {
             Identity = new NodeIdentity { Cluster = "pg", Name = node, Region = "ha" },
-            Role = NodeRole.Replica,
+            Role = role,
             AgentVersion = "ha-test",
             InstanceId = Guid.NewGuid().ToString("N"),
         },
