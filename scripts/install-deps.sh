@@ -5,7 +5,9 @@
 #         iproute2 + iptables (the network-namespace chaos tests),
 #         etcd-server (the aggregators' leader election tests: a real three-member cluster),
 #         e2fsprogs + util-linux (the storage-stall tests: an ext4 loop volume frozen with fsfreeze),
-#         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step)
+#         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step),
+#         podman + runc + debootstrap (the container images and their tests; the base image is made from
+#         Debian's packages where no registry is reachable)
 #   npm:  the grpc-js interop client (tests/interop/node) and the Kubernetes manifest validator
 #         (tests/deploy), each from its lock file
 #   dotnet: NuGet restore of the solution
@@ -41,6 +43,9 @@ command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
 [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
 { [ -x /usr/sbin/fsfreeze ] || [ -x /sbin/fsfreeze ]; } && { [ -x /usr/sbin/losetup ] || [ -x /sbin/losetup ]; } || missing+=(util-linux)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 if [ "${FLEET_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi

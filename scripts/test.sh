@@ -14,6 +14,13 @@ scripts/install-deps.sh --pg-versions
 if [ "${FLEET_PG_VERSIONS:-all}" = all ]; then export FLEET_PG_VERSIONS_REQUIRED=${FLEET_PG_VERSIONS_REQUIRED:-1}; fi
 dotnet build Fleet.sln --nologo -c Release --no-restore
 
+# The container images (Dockerfile.agent, Dockerfile.aggregator) and the PostgreSQL image the container tests
+# run beside them, built with podman; the base image is made from Debian's packages when none exists.
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/tests/containers/containers.conf}
+scripts/make-base-image.sh
+scripts/build-images.sh dev
+podman build -q --pull=never --format docker -f tests/containers/Dockerfile.postgres -t fleet-test-postgres:dev . >/dev/null
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Test assemblies start real PostgreSQL clusters: one assembly at a time (-m:1; dotnet test otherwise runs the

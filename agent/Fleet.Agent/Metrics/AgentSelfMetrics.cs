@@ -12,10 +12,10 @@ internal static class AgentSelfMetrics
         w.WriteGauge("fleet_agent_uptime_seconds", "Time since the agent process started, in seconds.", facts.Uptime.TotalSeconds);
         if (facts.LinkConnected is { } connected)
         {
-            w.WriteGauge("fleet_agent_link_connected", "1 while the link to the aggregator is up, else 0.", MetricLabels.Bool(connected));
+            w.WriteGauge("fleet_agent_link_connected", "1 while at least one link to an aggregator is up, else 0.", MetricLabels.Bool(connected));
         }
 
-        w.WriteCounter("fleet_agent_link_reconnects_total", "Times the aggregator link was re-established.", facts.LinkReconnects);
+        w.WriteCounter("fleet_agent_link_reconnects_total", "Times an aggregator link was re-established.", facts.LinkReconnects);
         w.WriteCounter("fleet_agent_collection_cycles_total", "Collection cycles run, successful or not.", facts.CollectionCycles);
         w.WriteCounter("fleet_agent_collection_failures_total", "Collection cycles that failed as a whole (the collector threw).", facts.CollectionFailures);
         if (facts.LastCycleDuration is { } duration)

@@ -27,7 +27,7 @@ public sealed class AgentState
         var since = Timestamp.FromDateTimeOffset(StartedAt);
         _links = endpoints.Count == 0
             ? [new AggregatorLink { State = LinkState.Disabled, StateSince = since }]
-            : [.. endpoints.Select(endpoint => new AggregatorLink { State = LinkState.Connecting, Address = endpoint, StateSince = since })];
+            : [.. endpoints.Distinct(StringComparer.Ordinal).Select(endpoint => new AggregatorLink { State = LinkState.Connecting, Address = endpoint, StateSince = since })];
     }
 
     /// <summary>Random per process start; scopes report sequence numbers.</summary>
