@@ -76,9 +76,15 @@ public sealed partial class FailoverChaosTests
         await writer.StopAsync();
         await observer.StopAsync();
 
-        var acknowledgedByOldPrimary = writer.Acknowledgements.Count(a => a.Node == "node0" && a.At > first.At);
+        // A write offered to node0 after node1 took over must never be acknowledged by node0. One offered before
+        // the freeze may be answered only after the thaw: its commit was released by the synchronous standby's
+        // reply before the walsender or the backend was stopped (SIGSTOP reaches the processes one by one), so it
+        // is on that standby, and the missing-on-node1 check below proves it was not lost.
+        var acknowledgedByOldPrimary = writer.Acknowledgements.Count(a => a.Node == "node0" && a.StartedAt > first.At);
+        var answeredLate = writer.Acknowledgements.Count(a => a.Node == "node0" && a.At > first.At && a.StartedAt <= first.At);
         Output.WriteLine($"node0 frozen: writable again on {first.Node} after {writableAfter.TotalMilliseconds:F0} ms; " +
-                         $"after resuming ({(writer.Now - resumedAt).TotalSeconds:F1} s ago) node0 acknowledged {acknowledgedByOldPrimary} writes");
+                         $"after resuming ({(writer.Now - resumedAt).TotalSeconds:F1} s ago) node0 acknowledged {acknowledgedByOldPrimary} writes offered after the take-over " +
+                         $"({answeredLate} offered before the freeze were answered after the thaw)");
         Assert.Equal("node1", first.Node);
         Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the freeze");
         Assert.Equal(0, acknowledgedByOldPrimary); // synchronous: its standbys left, nothing can be acknowledged

@@ -159,7 +159,15 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
             if (File.Exists(Path.Combine(data, "postmaster.pid"))
                 && (await tools.RunAsync("pg_ctl", ["status", "-D", data], TimeSpan.FromSeconds(10), cancellationToken)).ExitCode != 3)
             {
-                await PgCtlAsync(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"], cancellationToken);
+                try
+                {
+                    await PgCtlAsync(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"], cancellationToken);
+                }
+                catch (InvalidOperationException) when (!PostmasterProbe.IsRunning(data))
+                {
+                    // It stopped between the status and the stop (the self-fencing loop's own fence, seen in a
+                    // chaos run: the Rejoin came 80 ms after it and failed, costing the rejoin 30 s of backoff).
+                }
             }
         });
         var source = ConnInfo.WithUpstream($"user={Postgres.User} dbname={Postgres.Database}", upstream, options.Value.Node.Name);
