@@ -161,6 +161,7 @@ internal sealed class PostgresCollector : IAsyncDisposable
                     database.RollbacksPerSecond = rates.RollbacksPerSecond;
                     database.DeadlocksPerHour = rates.DeadlocksPerHour;
                     database.TempBytesPerSecond = rates.TempBytesPerSecond;
+                    database.BlocksReadPerSecond = rates.BlocksReadPerSecond;
                     if (rates.IntervalHitRatio is { } ratio)
                     {
                         database.IntervalHitRatio = ratio;

@@ -16,7 +16,8 @@ internal readonly record struct DatabaseRates(
     double RollbacksPerSecond,
     double DeadlocksPerHour,
     double TempBytesPerSecond,
-    double? IntervalHitRatio);
+    double? IntervalHitRatio,
+    double BlocksReadPerSecond = 0);
 
 /// <summary>Cumulative CPU time from /proc/stat (or a cgroup), in any one unit.</summary>
 internal readonly record struct CpuTimes(ulong Busy, ulong Total);
@@ -46,7 +47,8 @@ internal static class RateCalculator
             (current.Rollbacks - previous.Rollbacks) / seconds,
             (current.Deadlocks - previous.Deadlocks) / seconds * SecondsPerHour,
             (current.TempBytes - previous.TempBytes) / seconds,
-            HitRatio(hit, read));
+            HitRatio(hit, read),
+            read / seconds);
     }
 
     /// <summary>True when any counter decreased or the statistics were reset in between.</summary>

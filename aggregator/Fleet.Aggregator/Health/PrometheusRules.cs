@@ -91,7 +91,8 @@ public static class PrometheusRules
                 WithIdentity($"sum by (instance) (fleet_pg_connections) / on(instance) fleet_pg_max_connections > {t}"),
                 "{{ $labels.node }} uses {{ $value | humanizePercentage }} of max_connections."),
             "buffer_hit_ratio_warning" or "buffer_hit_ratio_critical" => (
-                "rate(fleet_pg_database_blks_hit_total[5m]) / (rate(fleet_pg_database_blks_hit_total[5m]) + rate(fleet_pg_database_blks_read_total[5m])) < " + t,
+                "rate(fleet_pg_database_blks_hit_total[5m]) / (rate(fleet_pg_database_blks_hit_total[5m]) + rate(fleet_pg_database_blks_read_total[5m])) < " + t +
+                " and rate(fleet_pg_database_blks_read_total[5m]) >= " + Number(Rules.BufferHitRatioRule.MinBlocksReadPerSecond),
                 "Buffer hit ratio of {{ $labels.datname }} on {{ $labels.instance }} is {{ $value | humanizePercentage }}."),
             "dead_tuples_high" => (
                 $"fleet_pg_table_dead_tuple_ratio > {t} and on(instance, datname, table) fleet_pg_table_size_bytes > {rule.MinTableBytes ?? AlertRuleCatalog.DefaultMinTableBytes}",

@@ -10,13 +10,13 @@ public sealed class RateCalculatorTests
     private static readonly DatabaseCounters Before = new(
         Commits: 1_000, Rollbacks: 10, BlocksHit: 9_000, BlocksRead: 1_000, Deadlocks: 2, TempBytes: 4_096, StatsReset: ResetAt);
 
-    // After 10 s: counters, then expected commits/s, rollbacks/s, deadlocks/h, temp bytes/s, interval hit ratio.
-    private static readonly Dictionary<string, (DatabaseCounters After, double Commits, double Rollbacks, double DeadlocksPerHour, double TempBytes, double? HitRatio)> GrowthCases = new()
+    // After 10 s: counters, then expected commits/s, rollbacks/s, deadlocks/h, temp bytes/s, interval hit ratio, blocks read/s.
+    private static readonly Dictionary<string, (DatabaseCounters After, double Commits, double Rollbacks, double DeadlocksPerHour, double TempBytes, double? HitRatio, double BlocksRead)> GrowthCases = new()
     {
         ["steady load"] = (Before with { Commits = 1_500, Rollbacks = 20, BlocksHit = 9_900, BlocksRead = 1_100, Deadlocks = 3, TempBytes = 14_336 },
-                           50, 1, 360, 1_024, 0.9),
-        ["idle: no block access means no interval hit ratio"] = (Before, 0, 0, 0, 0, null),
-        ["all reads from disk"] = (Before with { BlocksRead = 1_500 }, 0, 0, 0, 0, 0),
+                           50, 1, 360, 1_024, 0.9, 10),
+        ["idle: no block access means no interval hit ratio"] = (Before, 0, 0, 0, 0, null, 0),
+        ["all reads from disk"] = (Before with { BlocksRead = 1_500 }, 0, 0, 0, 0, 0, 50),
     };
 
     private static readonly Dictionary<string, DatabaseCounters> ResetCases = new()
@@ -60,6 +60,7 @@ public sealed class RateCalculatorTests
         Assert.Equal(expected.DeadlocksPerHour, rates.Value.DeadlocksPerHour, 9);
         Assert.Equal(expected.TempBytes, rates.Value.TempBytesPerSecond, 9);
         Assert.Equal(expected.HitRatio, rates.Value.IntervalHitRatio);
+        Assert.Equal(expected.BlocksRead, rates.Value.BlocksReadPerSecond, 9);
     }
 
     [Theory]

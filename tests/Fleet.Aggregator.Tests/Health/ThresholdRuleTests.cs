@@ -131,6 +131,25 @@ public class ThresholdRuleTests
         Assert.Equal(ConditionState.Unknown, observation.State);
     }
 
+    [Theory]
+    [InlineData(10, ConditionState.Clear)] // an idle database touching a few cold pages: not judged, fine
+    [InlineData(99.9, ConditionState.Clear)]
+    [InlineData(100, ConditionState.Holds)] // from 100 blocks read a second the ratio counts
+    [InlineData(5000, ConditionState.Holds)]
+    public void Evaluate_LowRatio_JudgedOnlyWithEnoughBlocksRead(double blocksReadPerSecond, ConditionState expected)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Databases[0].IntervalHitRatio = 0.5;
+        snapshot.Databases[0].BlocksReadPerSecond = blocksReadPerSecond;
+
+        var observation = Assert.Single(Observe("buffer_hit_ratio_critical", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(expected, observation.State);
+        Assert.Equal(50, observation.Value);
+        var described = Rule("buffer_hit_ratio_critical").Describe(observation);
+        Assert.Equal(expected == ConditionState.Clear, described.EndsWith("with fewer than 100 blocks read a second: too little I/O to judge", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Evaluate_TableSmallerThanMinTableBytes_Ignored()
     {
