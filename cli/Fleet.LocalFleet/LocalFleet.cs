@@ -68,6 +68,9 @@ public sealed class LocalFleet : IAsyncDisposable
                     ReplicaCount = options.Replicas,
                     Synchronous = options.Synchronous ? SynchronousReplication.FirstReplica : SynchronousReplication.Off,
                     PrimaryWalDirectory = options.PrimaryWalDirectory,
+                    // The standards' recovery point objective: a quiet primary still archives a segment a minute,
+                    // so the archive rules (rpo_exposure_high) judge a healthy fleet healthy.
+                    ExtraSettings = new Dictionary<string, string> { ["archive_timeout"] = "60s" },
                     Log = line => log("  postgres: " + line),
                 },
                 cancellationToken);

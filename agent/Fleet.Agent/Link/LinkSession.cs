@@ -59,16 +59,24 @@ internal sealed class LinkSession(
                 throw new LinkHeldBackException(held);
             }
 
-            // The aggregator's current epoch: commands older than it are stale from now on.
-            if (call.ResponseStream.Current.Epoch > 0)
+            try
             {
-                state.ObserveEpoch(call.ResponseStream.Current.Epoch);
-            }
+                // The aggregator's current epoch: commands older than it are stale from now on.
+                if (call.ResponseStream.Current.Epoch > 0)
+                {
+                    state.ObserveEpoch(call.ResponseStream.Current.Epoch);
+                }
 
-            detection.Apply(welcome.Detection);
-            state.SetLinkState(endpoint, LinkState.Connected, aggregatorId: welcome.AggregatorId, leader: welcome.Leader);
-            LinkLog.Welcomed(logger, welcome.AggregatorId, welcome.Region);
-            Welcomed?.Invoke();
+                detection.Apply(welcome.Detection);
+                state.SetLinkState(endpoint, LinkState.Connected, aggregatorId: welcome.AggregatorId, leader: welcome.Leader);
+                LinkLog.Welcomed(logger, welcome.AggregatorId, welcome.Region);
+                Welcomed?.Invoke();
+            }
+            catch
+            {
+                admission.Close(endpoint); // admitted, but the link ends here: it must not hold others back
+                throw;
+            }
         }
 
         try
@@ -83,7 +91,6 @@ internal sealed class LinkSession(
 
     private async Task ExchangeAsync(AsyncDuplexStreamingCall<AgentMessage, AggregatorCommand> call, CancellationTokenSource sessionCts, CancellationToken stoppingToken)
     {
-
         var reports = SendReportsAsync(call.RequestStream, sessionCts.Token);
         var commands = ReceiveCommandsAsync(call, sessionCts.Token);
         var first = await Task.WhenAny(reports, commands);
