@@ -25,7 +25,23 @@ internal sealed class PostgresPingLoop(
     private NodeSnapshot? _lastUp;
     private bool? _receiverStreaming;
 
+    // The collection a receiver change asked for. The ping never waits for it: a collection can hang on a
+    // server in trouble for up to the statement timeout, and the ping is what reports a server that hangs.
+    private Task _receiverReport = Task.CompletedTask;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await PingAsync(stoppingToken);
+        }
+        finally
+        {
+            await _receiverReport; // never faults: see ReportReceiverChangeAsync
+        }
+    }
+
+    private async Task PingAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, time);
         var answering = true;
@@ -50,9 +66,13 @@ internal sealed class PostgresPingLoop(
 
                 PublishUnresponsive(responsiveness.UnansweredFor(LeaseClock.Now(time)));
             }
-            else if (outcome == PingOutcome.Answered && probe.WalReceiverStatus is { } receiver)
+            else if (outcome == PingOutcome.Answered && probe.WalReceiverStatus is { } receiver && ReceiverChanged(receiver))
             {
-                await ReportReceiverChangeAsync(receiver, stoppingToken);
+                // A change while the previous collection still runs is in the snapshot that one publishes, or the next.
+                if (_receiverReport.IsCompleted)
+                {
+                    _receiverReport = ReportReceiverChangeAsync(stoppingToken);
+                }
             }
 
             if (outcome != PingOutcome.NoAnswer && !answering)
@@ -67,22 +87,32 @@ internal sealed class PostgresPingLoop(
         }
     }
 
-    private async Task ReportReceiverChangeAsync(string status, CancellationToken cancellationToken)
+    /// <summary>True when the receiver started or stopped streaming since the last ping that read it (logged).</summary>
+    private bool ReceiverChanged(string status)
     {
         var streaming = status == "streaming";
         var before = _receiverStreaming;
         _receiverStreaming = streaming;
         if (before is not { } was || was == streaming)
         {
-            return;
+            return false;
         }
 
         ActionLog.WalReceiverChanged(logger, was ? "streaming" : "not streaming", status.Length == 0 ? "no receiver" : status);
+        return true;
+    }
+
+    private async Task ReportReceiverChangeAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await refresher.CollectNowAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception ex)
         {
             // The collection loop reports the same at its next cycle.
             ActionLog.WalReceiverCollectFailed(logger, ex);
