@@ -79,33 +79,7 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         var steps = new StepTimer();
         if (mode == FenceMode.Stop)
         {
-            await steps.RunAsync("stop", async () =>
-            {
-                // A server that is not running is fenced already.
-                if (!PostmasterProbe.IsRunning(DataDirectory))
-                {
-                    return;
-                }
-
-                // pg_ctl stop -w looks every 100 ms for the postmaster to go; the agent looks every 10 ms, with
-                // pg_ctl's own test (pid file gone, or its process gone).
-                var (exit, output) = await tools.RunAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "fast", "-W"], TimeSpan.FromSeconds(30), cancellationToken);
-                if (exit != 0 && PostmasterProbe.IsRunning(DataDirectory))
-                {
-                    throw new InvalidOperationException($"pg_ctl stop failed ({exit}): {Last(output)}");
-                }
-
-                var deadline = Stopwatch.StartNew();
-                while (PostmasterProbe.IsRunning(DataDirectory))
-                {
-                    if (deadline.Elapsed > StopTimeout)
-                    {
-                        throw new TimeoutException($"PostgreSQL did not stop within {StopTimeout.TotalSeconds:F0} s of a fast shutdown");
-                    }
-
-                    await Task.Delay(FastPoll, cancellationToken);
-                }
-            });
+            await steps.RunAsync("stop", () => StopServerAsync(cancellationToken)); // a server that is not running is fenced already
             return new ActionDetails { Role = NodeRole.Unknown, Fenced = true, Steps = { steps.Steps } };
         }
 
@@ -152,24 +126,9 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
     {
         var steps = new StepTimer();
         var data = DataDirectory;
-        await steps.RunAsync("stop", async () =>
-        {
-            // A crashed server leaves postmaster.pid behind: pg_ctl status says "not running" (3) and there is
-            // nothing to stop; pg_rewind then runs crash recovery itself before rewinding (PostgreSQL 13+).
-            if (File.Exists(Path.Combine(data, "postmaster.pid"))
-                && (await tools.RunAsync("pg_ctl", ["status", "-D", data], TimeSpan.FromSeconds(10), cancellationToken)).ExitCode != 3)
-            {
-                try
-                {
-                    await PgCtlAsync(["stop", "-D", data, "-m", "fast", "-w", "-t", "30"], cancellationToken);
-                }
-                catch (InvalidOperationException) when (!PostmasterProbe.IsRunning(data))
-                {
-                    // It stopped between the status and the stop (the self-fencing loop's own fence, seen in a
-                    // chaos run: the Rejoin came 80 ms after it and failed, costing the rejoin 30 s of backoff).
-                }
-            }
-        });
+        // A crashed server leaves postmaster.pid behind with a dead pid: nothing to stop; pg_rewind then runs crash
+        // recovery itself before rewinding (PostgreSQL 13+).
+        await steps.RunAsync("stop", () => StopServerAsync(cancellationToken));
         var source = ConnInfo.WithUpstream($"user={Postgres.User} dbname={Postgres.Database}", upstream, options.Value.Node.Name);
         var rewound = false;
 
@@ -272,6 +231,37 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         {
             await ExecuteAsync(connection, "ALTER SYSTEM RESET default_transaction_read_only", cancellationToken);
             await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Fast shutdown, done when the postmaster is gone. Nothing to do when none runs (stopped, or crashed with its
+    /// pid file left), and a server that stops by itself meanwhile (another stop: the self-fencing loop's fence
+    /// and a Rejoin came 80 ms apart in a chaos run) is stopped, not a failure. pg_ctl stop -w looks every 100 ms
+    /// for the postmaster to go; this looks every 10 ms, with pg_ctl's own test (pid file gone, or its process gone).
+    /// </summary>
+    private async Task StopServerAsync(CancellationToken cancellationToken)
+    {
+        if (!PostmasterProbe.IsRunning(DataDirectory))
+        {
+            return;
+        }
+
+        var (exit, output) = await tools.RunAsync("pg_ctl", ["stop", "-D", DataDirectory, "-m", "fast", "-W"], TimeSpan.FromSeconds(30), cancellationToken);
+        if (exit != 0 && PostmasterProbe.IsRunning(DataDirectory))
+        {
+            throw new InvalidOperationException($"pg_ctl stop failed ({exit}): {Last(output)}");
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (PostmasterProbe.IsRunning(DataDirectory))
+        {
+            if (deadline.Elapsed > StopTimeout)
+            {
+                throw new TimeoutException($"PostgreSQL did not stop within {StopTimeout.TotalSeconds:F0} s of a fast shutdown");
+            }
+
+            await Task.Delay(FastPoll, cancellationToken);
         }
     }
 
