@@ -230,22 +230,18 @@ internal sealed partial class FailoverController(
             await foreach (var cluster in _prompt.Reader.ReadAllAsync(stoppingToken))
             {
                 // Taking over a term is the pass's job: until it has, nothing is evaluated here.
-                if (!Acting(time.GetUtcNow()) || !_clusters.TryGetValue(cluster, out var track) || !track.TryBegin())
+                if (!Acting(time.GetUtcNow()) || !_clusters.TryGetValue(cluster, out var track))
                 {
                     continue;
                 }
 
                 try
                 {
-                    await EvaluateAsync(cluster, track, stoppingToken);
+                    await EvaluateUnlessBusyAsync(cluster, track, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     FailoverLog.LoopFailed(logger, ex);
-                }
-                finally
-                {
-                    track.End();
                 }
             }
         }
@@ -283,17 +279,7 @@ internal sealed partial class FailoverController(
             {
                 foreach (var (cluster, track) in _clusters)
                 {
-                    if (track.TryBegin())
-                    {
-                        try
-                        {
-                            await EvaluateAsync(cluster, track, stoppingToken);
-                        }
-                        finally
-                        {
-                            track.End();
-                        }
-                    }
+                    await EvaluateUnlessBusyAsync(cluster, track, stoppingToken);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -357,6 +343,24 @@ internal sealed partial class FailoverController(
         catch (NotLeaderException)
         {
             // The term lapsed since the check above: no lease is granted, the primary's current one runs out.
+        }
+    }
+
+    /// <summary>Evaluates the cluster unless its track is held (a role change, or the other evaluation path).</summary>
+    private async Task EvaluateUnlessBusyAsync(string cluster, ClusterTrack track, CancellationToken cancellationToken)
+    {
+        if (!track.TryBegin())
+        {
+            return;
+        }
+
+        try
+        {
+            await EvaluateAsync(cluster, track, cancellationToken);
+        }
+        finally
+        {
+            track.End();
         }
     }
 
