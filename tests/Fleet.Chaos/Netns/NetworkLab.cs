@@ -80,7 +80,7 @@ public sealed class NetworkLab : IAsyncDisposable
         var subnet = $"10.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(1, 250)}";
         var lab = new NetworkLab(id, subnet, nodeCount, log);
         Directory.CreateDirectory(RegistryDirectory);
-        File.WriteAllText(Path.Combine(RegistryDirectory, id), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(RegistryDirectory, id), OwnerProcess.Current);
         try
         {
             lab.Build();
@@ -196,7 +196,7 @@ public sealed class NetworkLab : IAsyncDisposable
         foreach (var entry in Directory.EnumerateFiles(RegistryDirectory))
         {
             var id = Path.GetFileName(entry);
-            if (int.TryParse(File.ReadAllText(entry).Trim(), out var owner) && Directory.Exists($"/proc/{owner}"))
+            if (OwnerProcess.IsAlive(File.ReadAllText(entry)))
             {
                 continue;
             }

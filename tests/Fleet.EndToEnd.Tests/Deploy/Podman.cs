@@ -44,7 +44,7 @@ internal static class Podman
         foreach (var line in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split(' ');
-            if (parts.Length == 2 && int.TryParse(parts[1], CultureInfo.InvariantCulture, out var owner) && !Directory.Exists($"/proc/{owner}"))
+            if (parts.Length == 2 && !OwnerProcess.IsAlive(parts[1]))
             {
                 TryRun("rm", "-f", "-v", parts[0]);
             }
@@ -84,7 +84,7 @@ internal static class Podman
         {
             var container = $"{_name}-{name}";
             _containers.Add(container);
-            Podman.Run(["run", "-d", "--name", container, "--network", "host", "--label", $"{OwnerLabel}={Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}", .. options, image, .. arguments ?? []]);
+            Podman.Run(["run", "-d", "--name", container, "--network", "host", "--label", $"{OwnerLabel}={OwnerProcess.Current}", .. options, image, .. arguments ?? []]);
         }
 
         /// <summary>Runs the image's HEALTHCHECK now: exit code 0 when healthy, and what podman said.</summary>

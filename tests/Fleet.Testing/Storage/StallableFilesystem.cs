@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Fleet.Testing.Storage;
 
@@ -65,7 +64,7 @@ public sealed class StallableFilesystem : IDisposable
         }
 
         var device = ExternalCommand.Run("losetup", "--find", "--show", image).Trim();
-        File.WriteAllLines(entry, [Environment.ProcessId.ToString(CultureInfo.InvariantCulture), image, device, mountPoint]);
+        File.WriteAllLines(entry, [OwnerProcess.Current, image, device, mountPoint]);
         var filesystem = new StallableFilesystem(image, device, mountPoint, entry);
         try
         {
@@ -135,7 +134,7 @@ public sealed class StallableFilesystem : IDisposable
         foreach (var entry in Directory.EnumerateFiles(Registry))
         {
             var lines = File.ReadAllLines(entry);
-            if (lines.Length < 4 || (int.TryParse(lines[0], out var owner) && Directory.Exists($"/proc/{owner}")))
+            if (lines.Length < 4 || OwnerProcess.IsAlive(lines[0]))
             {
                 continue;
             }
