@@ -1,5 +1,4 @@
 using Fleet.Protos.V1;
-using Google.Protobuf;
 
 namespace Fleet.Aggregator.Store;
 
@@ -9,29 +8,9 @@ namespace Fleet.Aggregator.Store;
 /// </summary>
 internal sealed partial class SqliteFleetStore
 {
-    private const int StatePending = (int)AlertState.Pending;
-    private const int StateFiring = (int)AlertState.Firing;
-
     public Task<AlertUpsertResult> UpsertAlertAsync(Alert alert, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(alert);
-        if (string.IsNullOrEmpty(alert.Id))
-        {
-            throw new ArgumentException("Alert.Id is required.", nameof(alert));
-        }
-
-        if (alert.State is not (AlertState.Pending or AlertState.Firing or AlertState.Resolved))
-        {
-            throw new ArgumentException($"Alert '{alert.Id}' has state {alert.State}; only PENDING, FIRING and RESOLVED are stored.", nameof(alert));
-        }
-
-        var payload = alert.ToByteArray();
-        var nowMs = StoreCodec.ToUnixMs(timeProvider.GetUtcNow());
-        var stateMs = StateTimeMs(alert) ?? nowMs;
-        var sinceMs = StoreCodec.IsSet(alert.PendingSince) ? StoreCodec.ToUnixMs(alert.PendingSince)
-            : StoreCodec.IsSet(alert.FiringSince) ? StoreCodec.ToUnixMs(alert.FiringSince)
-            : stateMs;
-
+        var row = AlertRow.From(alert, timeProvider.GetUtcNow());
         return WriteAsync(durable: false, (connection, transaction) =>
         {
             int? storedState = null;
@@ -49,10 +28,10 @@ internal sealed partial class SqliteFleetStore
                 }
             }
 
-            var stateChanged = storedState != (int)alert.State;
-            if (!stateChanged && storedPayload.AsSpan().SequenceEqual(payload))
+            var result = row.Compare(storedState, storedPayload);
+            if (result == AlertUpsertResult.Unchanged)
             {
-                return AlertUpsertResult.Unchanged;
+                return result;
             }
 
             using (var upsert = connection.CreateCommand())
@@ -73,15 +52,15 @@ internal sealed partial class SqliteFleetStore
                 upsert.Parameters.AddWithValue("$node", alert.Node);
                 upsert.Parameters.AddWithValue("$severity", (int)alert.Severity);
                 upsert.Parameters.AddWithValue("$state", (int)alert.State);
-                upsert.Parameters.AddWithValue("$since", sinceMs);
-                upsert.Parameters.AddWithValue("$stateMs", stateMs);
-                upsert.Parameters.AddWithValue("$payload", payload);
+                upsert.Parameters.AddWithValue("$since", row.SinceMs);
+                upsert.Parameters.AddWithValue("$stateMs", row.StateMs);
+                upsert.Parameters.AddWithValue("$payload", row.Payload);
                 upsert.ExecuteNonQuery();
             }
 
-            if (!stateChanged)
+            if (result == AlertUpsertResult.Updated)
             {
-                return AlertUpsertResult.Updated;
+                return result;
             }
 
             using (var history = connection.CreateCommand())
@@ -95,12 +74,12 @@ internal sealed partial class SqliteFleetStore
                 history.Parameters.AddWithValue("$cluster", alert.Cluster);
                 history.Parameters.AddWithValue("$node", alert.Node);
                 history.Parameters.AddWithValue("$state", (int)alert.State);
-                history.Parameters.AddWithValue("$time", stateMs);
-                history.Parameters.AddWithValue("$payload", payload);
+                history.Parameters.AddWithValue("$time", row.StateMs);
+                history.Parameters.AddWithValue("$payload", row.Payload);
                 history.ExecuteNonQuery();
             }
 
-            return storedState is null ? AlertUpsertResult.Inserted : AlertUpsertResult.StateChanged;
+            return result;
         }, cancellationToken);
     }
 
@@ -108,19 +87,8 @@ internal sealed partial class SqliteFleetStore
         ReadAsync<IReadOnlyList<Alert>>(connection =>
         {
             using var command = connection.CreateCommand();
-            var conditions = new List<string> { "state IN ($pending, $firing)" };
-            command.Parameters.AddWithValue("$pending", StatePending);
-            command.Parameters.AddWithValue("$firing", StateFiring);
-            StoreCodec.AddTextFilter(command, conditions, "cluster", "$cluster", cluster);
-            command.CommandText = "SELECT payload FROM alerts" + StoreCodec.Where(conditions) + " ORDER BY severity DESC, since_ms, id";
-            var result = new List<Alert>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(StoreCodec.ReadMessage(reader, 0, Alert.Parser));
-            }
-
-            return result;
+            StoreSql.ActiveAlerts(command, cluster);
+            return ReadAll(command, reader => StoreCodec.ReadMessage(reader, 0, Alert.Parser));
         }, cancellationToken);
 
     public Task<IReadOnlyList<AlertHistoryEntry>> QueryAlertHistoryAsync(AlertHistoryQuery query, CancellationToken cancellationToken)
@@ -130,43 +98,8 @@ internal sealed partial class SqliteFleetStore
         return ReadAsync<IReadOnlyList<AlertHistoryEntry>>(connection =>
         {
             using var command = connection.CreateCommand();
-            var conditions = new List<string>();
-            StoreCodec.AddTextFilter(command, conditions, "cluster", "$cluster", query.Cluster);
-            if (query.State is { } state && state != AlertState.Unspecified)
-            {
-                conditions.Add("state = $state");
-                command.Parameters.AddWithValue("$state", (int)state);
-            }
-
-            if (query.Since is { } since)
-            {
-                conditions.Add("time_ms >= $since");
-                command.Parameters.AddWithValue("$since", StoreCodec.ToUnixMs(since));
-            }
-
-            command.CommandText = "SELECT seq, time_ms, payload FROM alert_history" + StoreCodec.Where(conditions) + " ORDER BY seq DESC LIMIT $limit";
-            command.Parameters.AddWithValue("$limit", limit);
-            var result = new List<AlertHistoryEntry>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(new AlertHistoryEntry(reader.GetInt64(0), StoreCodec.FromUnixMs(reader.GetInt64(1)), StoreCodec.ReadMessage(reader, 2, Alert.Parser)));
-            }
-
-            return result;
+            StoreSql.AlertHistory(command, query, limit);
+            return ReadAll(command, StoreSql.ReadAlertHistory);
         }, cancellationToken);
-    }
-
-    /// <summary>When the alert entered its current state, from the timestamp of that state.</summary>
-    private static long? StateTimeMs(Alert alert)
-    {
-        var timestamp = alert.State switch
-        {
-            AlertState.Pending => alert.PendingSince,
-            AlertState.Firing => alert.FiringSince,
-            AlertState.Resolved => alert.ResolvedAt,
-            _ => null,
-        };
-        return StoreCodec.IsSet(timestamp) ? StoreCodec.ToUnixMs(timestamp!) : null;
     }
 }

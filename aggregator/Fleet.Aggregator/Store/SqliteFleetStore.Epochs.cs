@@ -32,14 +32,7 @@ internal sealed partial class SqliteFleetStore
 
     public Task<EpochAdvanceResult> TryAdvanceEpochAsync(string cluster, ulong expectedCurrent, ulong newEpoch, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(cluster);
-        if (newEpoch <= expectedCurrent)
-        {
-            throw new ArgumentOutOfRangeException(nameof(newEpoch), newEpoch, $"An epoch only grows: the new epoch must be greater than the expected current one ({expectedCurrent}).");
-        }
-
-        var expected = StoreCodec.ToDbInteger(expectedCurrent, nameof(expectedCurrent));
-        var next = StoreCodec.ToDbInteger(newEpoch, nameof(newEpoch));
+        var (expected, next) = StoreArguments.CheckEpochAdvance(cluster, expectedCurrent, newEpoch);
         var nowMs = StoreCodec.ToUnixMs(timeProvider.GetUtcNow());
 
         // Read and write in one IMMEDIATE transaction: no other connection (or process) can change the

@@ -1,6 +1,4 @@
 using Fleet.Protos.V1;
-using Google.Protobuf;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 
 namespace Fleet.Aggregator.Store;
@@ -24,16 +22,7 @@ internal sealed partial class SqliteFleetStore
         }
 
         // Encode outside the write lock: the lock covers only the inserts.
-        var now = timeProvider.GetUtcNow();
-        var rows = new (long TimeMs, int Kind, string Cluster, string Node, byte[] Payload)[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            var source = events[i] ?? throw new ArgumentException($"events[{i}] is null.", nameof(events));
-            var stored = source.Clone();
-            stored.Id = 0;
-            stored.Time ??= Timestamp.FromDateTimeOffset(now);
-            rows[i] = (StoreCodec.ToUnixMs(stored.Time), (int)stored.Kind, stored.Cluster, stored.Node, stored.ToByteArray());
-        }
+        var rows = EventRow.Encode(events, timeProvider.GetUtcNow());
 
         return WriteAsync<IReadOnlyList<ulong>>(durable: false, (connection, transaction) =>
         {
@@ -67,41 +56,11 @@ internal sealed partial class SqliteFleetStore
     {
         ArgumentNullException.ThrowIfNull(query);
         var limit = StoreLimits.Clamp(query.Limit, nameof(query));
-        var kinds = query.Kinds?.Where(k => k != EventKind.Unspecified).Distinct().ToArray() ?? [];
-
         return ReadAsync<IReadOnlyList<Event>>(connection =>
         {
             using var command = connection.CreateCommand();
-            var conditions = new List<string>();
-            StoreCodec.AddTextFilter(command, conditions, "cluster", "$cluster", query.Cluster);
-            StoreCodec.AddTextFilter(command, conditions, "node", "$node", query.Node);
-            if (kinds.Length > 0)
-            {
-                var names = new string[kinds.Length];
-                for (var i = 0; i < kinds.Length; i++)
-                {
-                    names[i] = $"$kind{i}";
-                    command.Parameters.AddWithValue(names[i], (int)kinds[i]);
-                }
-
-                conditions.Add($"kind IN ({string.Join(", ", names)})");
-            }
-
-            if (query.Since is { } since)
-            {
-                conditions.Add("time_ms >= $since");
-                command.Parameters.AddWithValue("$since", StoreCodec.ToUnixMs(since));
-            }
-
-            if (query.BeforeId is { } beforeId)
-            {
-                conditions.Add("id < $before");
-                command.Parameters.AddWithValue("$before", beforeId > long.MaxValue ? long.MaxValue : (long)beforeId);
-            }
-
-            command.CommandText = "SELECT id, payload FROM events" + StoreCodec.Where(conditions) + " ORDER BY id DESC LIMIT $limit";
-            command.Parameters.AddWithValue("$limit", limit);
-            return ReadEvents(command);
+            StoreSql.Events(command, query, limit);
+            return ReadAll(command, StoreSql.ReadEvent);
         }, cancellationToken);
     }
 
@@ -111,10 +70,8 @@ internal sealed partial class SqliteFleetStore
         return ReadAsync<IReadOnlyList<Event>>(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, payload FROM events WHERE id > $after ORDER BY id LIMIT $limit";
-            command.Parameters.AddWithValue("$after", afterId > long.MaxValue ? long.MaxValue : (long)afterId);
-            command.Parameters.AddWithValue("$limit", limit);
-            return ReadEvents(command);
+            StoreSql.EventsAfter(command, afterId, limit);
+            return ReadAll(command, StoreSql.ReadEvent);
         }, cancellationToken);
     }
 
@@ -126,18 +83,4 @@ internal sealed partial class SqliteFleetStore
             command.CommandText = "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)";
             return (ulong)(long)command.ExecuteScalar()!;
         }, cancellationToken);
-
-    private static List<Event> ReadEvents(SqliteCommand command)
-    {
-        var result = new List<Event>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var fleetEvent = StoreCodec.ReadMessage(reader, 1, Event.Parser);
-            fleetEvent.Id = (ulong)reader.GetInt64(0);
-            result.Add(fleetEvent);
-        }
-
-        return result;
-    }
 }

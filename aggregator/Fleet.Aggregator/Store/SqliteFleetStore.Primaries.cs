@@ -5,11 +5,8 @@ internal sealed partial class SqliteFleetStore
 {
     public Task SavePrimaryAsync(ClusterPrimary primary, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(primary);
-        ArgumentException.ThrowIfNullOrEmpty(primary.Cluster);
-        ArgumentException.ThrowIfNullOrEmpty(primary.Primary);
-        var epoch = StoreCodec.ToDbInteger(primary.Epoch, nameof(primary.Epoch));
-        object pendingEpoch = primary.PendingCandidate is null ? DBNull.Value : StoreCodec.ToDbInteger(primary.PendingEpoch, nameof(primary.PendingEpoch));
+        var (epoch, pendingEpochValue) = StoreArguments.CheckPrimary(primary);
+        object pendingEpoch = pendingEpochValue is { } value ? value : DBNull.Value;
         var nowMs = StoreCodec.ToUnixMs(timeProvider.GetUtcNow());
         return WriteAsync(durable: true, (connection, transaction) =>
         {
@@ -38,23 +35,7 @@ internal sealed partial class SqliteFleetStore
         ReadAsync<IReadOnlyList<ClusterPrimary>>(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT cluster, primary_node, epoch, pending_candidate, pending_epoch, former_primary, updated_ms FROM cluster_primaries ORDER BY cluster";
-            var result = new List<ClusterPrimary>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(new ClusterPrimary(
-                    reader.GetString(0),
-                    reader.GetString(1),
-                    (ulong)reader.GetInt64(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.IsDBNull(4) ? 0 : (ulong)reader.GetInt64(4))
-                {
-                    FormerPrimary = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    UpdatedAt = StoreCodec.FromUnixMs(reader.GetInt64(6)),
-                });
-            }
-
-            return result;
+            command.CommandText = StoreSql.SelectPrimaries;
+            return ReadAll(command, StoreSql.ReadPrimary);
         }, cancellationToken);
 }

@@ -158,6 +158,18 @@ internal sealed partial class SqliteFleetStore : IFleetStore, IAsyncDisposable, 
         return readers!.ReadAsync(read, cancellationToken);
     }
 
+    private static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T> read)
+    {
+        var result = new List<T>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            result.Add(read(reader));
+        }
+
+        return result;
+    }
+
     private void EnsureInitialized()
     {
         ObjectDisposedException.ThrowIf(disposed, this);

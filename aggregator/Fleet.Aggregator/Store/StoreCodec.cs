@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Microsoft.Data.Sqlite;
 
 namespace Fleet.Aggregator.Store;
 
@@ -15,21 +14,11 @@ internal static class StoreCodec
 
     public static bool IsSet(Timestamp? timestamp) => timestamp is not null && (timestamp.Seconds != 0 || timestamp.Nanos != 0);
 
-    public static T ReadMessage<T>(SqliteDataReader reader, int ordinal, MessageParser<T> parser)
+    public static T ReadMessage<T>(System.Data.Common.DbDataReader reader, int ordinal, MessageParser<T> parser)
         where T : IMessage<T>
     {
         using var stream = reader.GetStream(ordinal);
         return parser.ParseFrom(stream);
-    }
-
-    /// <summary>Adds "name = $param" to <paramref name="conditions"/> when <paramref name="value"/> is not empty.</summary>
-    public static void AddTextFilter(SqliteCommand command, List<string> conditions, string column, string parameter, string? value)
-    {
-        if (!string.IsNullOrEmpty(value))
-        {
-            conditions.Add($"{column} = {parameter}");
-            command.Parameters.AddWithValue(parameter, value);
-        }
     }
 
     /// <summary>" WHERE a AND b" for the given constant conditions, or nothing.</summary>

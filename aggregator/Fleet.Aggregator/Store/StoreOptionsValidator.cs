@@ -10,6 +10,15 @@ internal sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>
         var errors = new List<string>();
         const string Section = StoreOptions.SectionName;
 
+        if (!Enum.IsDefined(options.Provider))
+        {
+            errors.Add($"{Section}:Provider must be Sqlite or Postgres (got {options.Provider}).");
+        }
+        else if (options.Provider == StoreProvider.Postgres)
+        {
+            PostgresStoreSettings.Validate(options.Postgres, errors);
+        }
+
         if (string.IsNullOrWhiteSpace(options.Path))
         {
             errors.Add($"{Section}:Path must name the SQLite database file, e.g. data/fleet-aggregator.db.");

@@ -7,7 +7,7 @@ public static class StoreServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="StoreOptions"/> (bound from the "Store" section of <paramref name="configuration"/>,
-    /// validated on start), the SQLite store as a singleton <c>IFleetStore</c>, and a hosted service that
+    /// validated on start), the store Store:Provider names (SQLite or PostgreSQL) as a singleton <c>IFleetStore</c>, and a hosted service that
     /// opens and migrates the database while the host starts, before any hosted service's StartAsync.
     /// </summary>
     public static IServiceCollection AddFleetStore(this IServiceCollection services, IConfiguration configuration)
@@ -25,7 +25,14 @@ public static class StoreServiceCollectionExtensions
             sp.GetRequiredService<ILogger<SqliteFleetStore>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<IHostEnvironment>()?.ContentRootPath));
-        services.TryAddSingleton<IFleetStore>(sp => sp.GetRequiredService<SqliteFleetStore>());
+        services.TryAddSingleton(sp => new PostgresFleetStore(
+            sp.GetRequiredService<IOptions<StoreOptions>>(),
+            sp.GetRequiredService<ILogger<PostgresFleetStore>>(),
+            sp.GetRequiredService<TimeProvider>()));
+        // Chosen when first asked for, after the options were validated at start.
+        services.TryAddSingleton<IFleetStore>(sp => sp.GetRequiredService<IOptions<StoreOptions>>().Value.Provider == StoreProvider.Postgres
+            ? sp.GetRequiredService<PostgresFleetStore>()
+            : sp.GetRequiredService<SqliteFleetStore>());
         services.AddHostedService<StoreInitializer>();
         return services;
     }

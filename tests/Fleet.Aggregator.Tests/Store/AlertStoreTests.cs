@@ -5,12 +5,15 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Tests.Store;
 
-public sealed class AlertStoreTests : IAsyncLifetime
+public abstract class AlertStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -153,4 +156,15 @@ public sealed class AlertStoreTests : IAsyncLifetime
         Assert.Equal([pending], await store.ListActiveAlertsAsync(null, CancellationToken.None).DefaultTimeout());
         Assert.Equal(AlertUpsertResult.Unchanged, await store.UpsertAlertAsync(pending, CancellationToken.None).DefaultTimeout());
     }
+}
+
+public sealed class SqliteAlertStoreTests : AlertStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresAlertStoreTests(PostgresStoreServer server) : AlertStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

@@ -3,12 +3,15 @@ using Fleet.Testing;
 
 namespace Fleet.Aggregator.Tests.Store;
 
-public sealed class AuditStoreTests : IAsyncLifetime
+public abstract class AuditStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -91,11 +94,14 @@ public sealed class AuditStoreTests : IAsyncLifetime
     }
 }
 
-public sealed class SequenceStoreTests : IAsyncLifetime
+public abstract class SequenceStoreTests : IAsyncLifetime
 {
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -118,4 +124,26 @@ public sealed class SequenceStoreTests : IAsyncLifetime
             temp.Store.NextSequenceValueAsync("decision", CancellationToken.None)))).DefaultTimeout();
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), values.Order());
     }
+}
+
+public sealed class SqliteAuditStoreTests : AuditStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresAuditStoreTests(PostgresStoreServer server) : AuditStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
+}
+
+public sealed class SqliteSequenceStoreTests : SequenceStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresSequenceStoreTests(PostgresStoreServer server) : SequenceStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

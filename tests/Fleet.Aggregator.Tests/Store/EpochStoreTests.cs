@@ -1,12 +1,16 @@
+using Fleet.Aggregator.Store;
 using Fleet.Testing;
 
 namespace Fleet.Aggregator.Tests.Store;
 
-public sealed class EpochStoreTests : IAsyncLifetime
+public abstract class EpochStoreTests : IAsyncLifetime
 {
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -97,4 +101,15 @@ public sealed class EpochStoreTests : IAsyncLifetime
         var all = await store.ListEpochsAsync(CancellationToken.None).DefaultTimeout();
         Assert.Equal(new Dictionary<string, ulong> { ["billing"] = 2, ["orders"] = 7 }, all);
     }
+}
+
+public sealed class SqliteEpochStoreTests : EpochStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresEpochStoreTests(PostgresStoreServer server) : EpochStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

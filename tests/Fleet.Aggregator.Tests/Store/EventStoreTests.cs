@@ -5,12 +5,15 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Tests.Store;
 
-public sealed class EventStoreTests : IAsyncLifetime
+public abstract class EventStoreTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -201,4 +204,15 @@ public sealed class EventStoreTests : IAsyncLifetime
             Assert.Equal(batchIds[0] + 49, batchIds[^1]);
         }
     }
+}
+
+public sealed class SqliteEventStoreTests : EventStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresEventStoreTests(PostgresStoreServer server) : EventStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

@@ -6,9 +6,9 @@ namespace Fleet.Aggregator.Tests.Store;
 
 public sealed class MigrationTests : IAsyncLifetime
 {
-    private TempStore temp = null!;
+    private SqliteTempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    public async Task InitializeAsync() => temp = await SqliteTempStore.CreateAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -44,7 +44,7 @@ public sealed class MigrationTests : IAsyncLifetime
     [Fact]
     public void FreshDatabase_GetsLatestVersion_InWalMode()
     {
-        Assert.Equal(SchemaMigrations.LatestVersion, temp.Store.SchemaVersion);
+        Assert.Equal(SchemaMigrations.LatestVersion, temp.SqliteStore.SchemaVersion);
         Assert.Equal(Enumerable.Range(1, SchemaMigrations.LatestVersion).Select(v => (long)v), ReadVersionRows().Select(r => r.Version));
         using var connection = temp.OpenRawConnection();
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
@@ -54,7 +54,7 @@ public sealed class MigrationTests : IAsyncLifetime
     [Fact]
     public async Task Reopening_DoesNotReapplyMigrations()
     {
-        await temp.Store.AppendEventAsync(new Protos.V1.Event { Cluster = "orders" }, CancellationToken.None).DefaultTimeout();
+        await temp.SqliteStore.AppendEventAsync(new Protos.V1.Event { Cluster = "orders" }, CancellationToken.None).DefaultTimeout();
         var before = ReadVersionRows();
 
         var store = await temp.RestartAsync();
@@ -67,7 +67,7 @@ public sealed class MigrationTests : IAsyncLifetime
     [Fact]
     public async Task NewerSchema_IsRefusedNamingTheFileAndVersions()
     {
-        await temp.Store.DisposeAsync();
+        await temp.SqliteStore.DisposeAsync();
         using (var connection = temp.OpenRawConnection())
         {
             using var command = connection.CreateCommand();
@@ -81,7 +81,7 @@ public sealed class MigrationTests : IAsyncLifetime
         Assert.Contains(temp.Path, error.Message, StringComparison.Ordinal);
         Assert.Contains($"schema version {SchemaMigrations.LatestVersion + 5}", error.Message, StringComparison.Ordinal);
         Assert.Contains($"up to {SchemaMigrations.LatestVersion}", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => temp.Store.GetEpochAsync("orders", CancellationToken.None)).DefaultTimeout();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => temp.SqliteStore.GetEpochAsync("orders", CancellationToken.None)).DefaultTimeout();
     }
 
     [Fact]

@@ -4,11 +4,14 @@ using Fleet.Testing;
 namespace Fleet.Aggregator.Tests.Store;
 
 /// <summary>The published primary and the pending promotion survive a restart: what the failover controller resumes from.</summary>
-public sealed class PrimaryStoreTests : IAsyncLifetime
+public abstract class PrimaryStoreTests : IAsyncLifetime
 {
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync();
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync();
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -49,4 +52,15 @@ public sealed class PrimaryStoreTests : IAsyncLifetime
         var saved = Assert.Single(await temp.Store.ListPrimariesAsync(CancellationToken.None).DefaultTimeout());
         Assert.Equal((Hostile, Hostile, Hostile), (saved.Cluster, saved.Primary, saved.PendingCandidate));
     }
+}
+
+public sealed class SqlitePrimaryStoreTests : PrimaryStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresPrimaryStoreTests(PostgresStoreServer server) : PrimaryStoreTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

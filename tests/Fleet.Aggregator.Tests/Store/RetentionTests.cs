@@ -6,12 +6,15 @@ using static Fleet.Aggregator.Tests.Store.EventStoreTests;
 
 namespace Fleet.Aggregator.Tests.Store;
 
-public sealed class RetentionTests : IAsyncLifetime
+public abstract class RetentionTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 0, 0, 0, TimeSpan.Zero);
     private TempStore temp = null!;
 
-    public async Task InitializeAsync() => temp = await TempStore.CreateAsync(o => o.Retention = TimeSpan.FromDays(30));
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
+
+    public async Task InitializeAsync() => temp = await CreateTempAsync(o => o.Retention = TimeSpan.FromDays(30));
 
     public async Task DisposeAsync() => await temp.DisposeAsync();
 
@@ -120,4 +123,15 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.Single(await store.QueryAuditAsync(new AuditQuery(), CancellationToken.None).DefaultTimeout());
         Assert.Equal(2, await store.NextSequenceValueAsync("decision", CancellationToken.None).DefaultTimeout());
     }
+}
+
+public sealed class SqliteRetentionTests : RetentionTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresRetentionTests(PostgresStoreServer server) : RetentionTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }

@@ -7,10 +7,13 @@ using static Fleet.Aggregator.Tests.Store.EventStoreTests;
 namespace Fleet.Aggregator.Tests.Store;
 
 /// <summary>Hostile values are data, never SQL: every filter and stored value is a bound parameter.</summary>
-public sealed class SqlInjectionTests : IAsyncLifetime
+public abstract class SqlInjectionTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private TempStore temp = null!;
+
+    /// <summary>A fresh store of the provider under test.</summary>
+    internal abstract Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null);
 
     public static TheoryData<string> HostileValues => new()
     {
@@ -24,7 +27,7 @@ public sealed class SqlInjectionTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        temp = await TempStore.CreateAsync();
+        temp = await CreateTempAsync();
         await temp.Store.AppendEventsAsync([NewEvent("orders", "orders-db-1", EventKind.Command, T0), NewEvent("billing", "billing-db-1", EventKind.Command, T0)], CancellationToken.None).DefaultTimeout();
         await temp.Store.UpsertAlertAsync(Pending("orders", "orders-db-1", "cpu", T0), CancellationToken.None).DefaultTimeout();
         await temp.Store.TryAdvanceEpochAsync("orders", 0, 3, CancellationToken.None).DefaultTimeout();
@@ -73,4 +76,15 @@ public sealed class SqlInjectionTests : IAsyncLifetime
         Assert.Equal(3UL, await store.GetEpochAsync("orders", CancellationToken.None).DefaultTimeout());
         Assert.Equal(3, (await store.QueryEventsAsync(new EventQuery(), CancellationToken.None).DefaultTimeout()).Count);
     }
+}
+
+public sealed class SqliteSqlInjectionTests : SqlInjectionTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await SqliteTempStore.CreateAsync(configure);
+}
+
+[Collection(PostgresStoreCollection.Name)]
+public sealed class PostgresSqlInjectionTests(PostgresStoreServer server) : SqlInjectionTests
+{
+    internal override async Task<TempStore> CreateTempAsync(Action<StoreOptions>? configure = null) => await PostgresTempStore.CreateAsync(server, configure);
 }
