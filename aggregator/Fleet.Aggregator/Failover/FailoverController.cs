@@ -128,6 +128,7 @@ internal sealed partial class FailoverController(
         }
 
         Volatile.Write(ref _actingTerm, term);
+        await monitor.TakeOverAlertsAsync(term, cancellationToken);
     }
 
     /// <summary>True while this aggregator leads and has taken over the state of its current term.</summary>

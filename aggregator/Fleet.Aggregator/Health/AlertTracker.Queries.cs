@@ -1,5 +1,6 @@
 using System.Globalization;
 using Fleet.Protos.V1;
+using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.Aggregator.Health;
 
@@ -228,6 +229,60 @@ public sealed partial class AlertTracker
         }
 
         return restored;
+    }
+
+    /// <summary>
+    /// Takes over the active alerts another aggregator stored while it led (a shared store, after a
+    /// leadership change). A stored alert this tracker also holds (same rule, node and subject) replaces
+    /// the tracker's own under the stored id and start time, so one incident keeps one id across leaders
+    /// (this tracker's own ids stay in its own block: the next sequence is not raised).
+    /// A stored alert this tracker does not hold no longer holds here: it is returned RESOLVED at
+    /// <paramref name="now"/> for the caller to store. Alerts of unknown rules or foreign ids are left alone.
+    /// </summary>
+    public IReadOnlyList<Alert> Adopt(IEnumerable<Alert> stored, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var resolved = new List<Alert>();
+        lock (_gate)
+        {
+            foreach (var alert in stored)
+            {
+                if (alert.State is not (AlertState.Pending or AlertState.Firing) || _rules.Find(alert.Rule) is not { } rule
+                    || !TryParseId(alert, out var subject, out var sequence))
+                {
+                    continue;
+                }
+
+                var index = _nodes.TryGetValue((alert.Cluster, alert.Node), out var node) ? node.Find(rule, subject) : -1;
+                if (index < 0)
+                {
+                    var ended = alert.Clone();
+                    ended.State = AlertState.Resolved;
+                    ended.ResolvedAt = Timestamp.FromDateTimeOffset(now);
+                    resolved.Add(ended);
+                    continue;
+                }
+
+                var mine = node!.Alerts[index];
+                if (mine.Id == alert.Id)
+                {
+                    continue;
+                }
+
+                var storedPending = alert.PendingSince?.ToDateTimeOffset() ?? mine.PendingSince;
+                var storedFiring = alert.State == AlertState.Firing ? alert.FiringSince?.ToDateTimeOffset() ?? storedPending : (DateTimeOffset?)null;
+                node.Alerts[index] = new TrackedAlert(rule, subject, sequence, alert.Id)
+                {
+                    State = storedFiring is not null ? AlertState.Firing : mine.State,
+                    PendingSince = storedPending < mine.PendingSince ? storedPending : mine.PendingSince,
+                    FiringSince = storedFiring ?? mine.FiringSince,
+                    Last = mine.Last,
+                    Seen = mine.Seen,
+                };
+            }
+        }
+
+        return resolved;
     }
 
     private static bool TryParseId(Alert alert, out string subject, out ulong sequence)

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.State;
 using Fleet.Aggregator.Store;
 using Fleet.Protos.V1;
@@ -9,10 +10,16 @@ namespace Fleet.Aggregator.Monitoring;
 /// <summary>
 /// Persists events and alert changes off the ingest path: callers enqueue and return at once; one
 /// writer drains the queue in batches (one transaction each) and then announces each event, with its
-/// stored id, to watchers.
+/// stored id, to watchers. A batch the store refuses (a shared store unreachable) is kept and tried
+/// again with a growing pause (up to 5 s), so a store outage delays history instead of losing it; the
+/// bounded queue behind it is what can overflow. With a shared store only the leader writes the fleet's
+/// history (<see cref="SharedHistory"/>) and watchers learn of events from <see cref="SharedEventTail"/>.
 /// </summary>
-internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, TimeProvider time, ILogger<EventRecorder> logger) : BackgroundService
+internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, ILeadership leadership, TimeProvider time, ILogger<EventRecorder> logger) : BackgroundService
 {
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(5);
+
     /// <summary>Far above any burst a region produces; reaching it means the disk has stalled.</summary>
     private const int QueueCapacity = 100_000;
     private const int BatchSize = 500;
@@ -24,6 +31,11 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
 
     public void Record(EventKind kind, string cluster, string node, string message, IEnumerable<string>? reasons = null, string actor = "aggregator")
     {
+        if (!SharedHistory.Records(kind, store.IsShared, leadership.IsLeader(time.GetUtcNow())))
+        {
+            return;
+        }
+
         var fleetEvent = new Event { Time = Timestamp.FromDateTimeOffset(time.GetUtcNow()), Kind = kind, Cluster = cluster, Node = node, Message = message, Actor = actor };
         if (reasons is not null)
         {
@@ -33,7 +45,13 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
         Enqueue(new Item(fleetEvent, null));
     }
 
-    public void RecordAlert(Alert alert) => Enqueue(new Item(null, alert));
+    public void RecordAlert(Alert alert)
+    {
+        if (SharedHistory.Records(EventKind.Alert, store.IsShared, leadership.IsLeader(time.GetUtcNow())))
+        {
+            Enqueue(new Item(null, alert));
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -47,7 +65,13 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
                     batch.Add(item);
                 }
 
-                await WriteAsync(batch, stoppingToken);
+                var pause = FirstRetry;
+                while (!await TryWriteAsync(batch, stoppingToken))
+                {
+                    await Task.Delay(pause, time, stoppingToken);
+                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LastRetry.Ticks));
+                }
+
                 batch.Clear();
             }
         }
@@ -59,7 +83,7 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
                 batch.Add(item);
             }
 
-            await WriteAsync(batch, CancellationToken.None);
+            await TryWriteAsync(batch, CancellationToken.None);
         }
     }
 
@@ -72,11 +96,12 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
         }
     }
 
-    private async Task WriteAsync(List<Item> batch, CancellationToken cancellationToken)
+    /// <summary>Stores the batch; false (logged) when the store refused it, to be tried again whole (alert upserts are idempotent).</summary>
+    private async Task<bool> TryWriteAsync(List<Item> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
@@ -92,21 +117,41 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, Tim
             var events = batch.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
             if (events.Count == 0)
             {
-                return;
+                return true;
             }
 
             var ids = await store.AppendEventsAsync(events, cancellationToken);
+            if (store.IsShared)
+            {
+                return true;
+            }
+
             for (var i = 0; i < events.Count; i++)
             {
                 events[i].Id = ids[i];
                 feed.Publish(events[i].Cluster, new FleetChange { Time = events[i].Time, EventAppended = events[i] });
             }
+
+            return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             MonitorLog.StoreWriteFailed(logger, batch.Count, ex);
+            return false;
         }
     }
 
     private sealed record Item(Event? Event, Alert? Alert);
+}
+
+/// <summary>Who writes what when the region's aggregators share one store.</summary>
+internal static class SharedHistory
+{
+    /// <summary>
+    /// The leader writes the fleet's history, so an incident is recorded once, not once per aggregator.
+    /// A follower writes only what happened to it and no other aggregator saw: agents it refused,
+    /// operator requests it received. With a store of its own every aggregator writes everything.
+    /// </summary>
+    public static bool Records(EventKind kind, bool sharedStore, bool leader) =>
+        !sharedStore || leader || kind is EventKind.AgentRejected or EventKind.OperatorRequest or EventKind.Leadership;
 }

@@ -66,6 +66,45 @@ internal sealed class FleetMonitor(
         return base.StopAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// On gaining leadership with a shared store: the alerts the previous leader stored become this
+    /// tracker's (same incident, same id), those that no longer hold here are stored resolved, and
+    /// this tracker's active alerts are stored (the previous leader may not have seen them).
+    /// </summary>
+    public async Task TakeOverAlertsAsync(long term, CancellationToken cancellationToken)
+    {
+        if (!store.IsShared)
+        {
+            return;
+        }
+
+        IReadOnlyList<Alert> stored;
+        try
+        {
+            stored = await store.ListActiveAlertsAsync(null, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Failover must not wait for history: the stored alerts stay as they are until the next term.
+            MonitorLog.AlertsTakeOverFailed(logger, term, ex);
+            return;
+        }
+
+        var resolved = _tracker.Adopt(stored, time.GetUtcNow());
+        foreach (var alert in resolved)
+        {
+            recorder.RecordAlert(alert);
+            recorder.Record(EventKind.Alert, alert.Cluster, alert.Node, $"{alert.Rule} resolved: no longer holds as seen by the new leader", [alert.Message]);
+        }
+
+        foreach (var alert in _tracker.GetActiveAlerts())
+        {
+            recorder.RecordAlert(alert);
+        }
+
+        MonitorLog.AlertsTakenOver(logger, term, stored.Count, resolved.Count);
+    }
+
     public void ReportApplied(NodeRecord record) => Evaluate(record, time.GetUtcNow());
 
     public Task AgentRefusedAsync(NodeIdentity? identity, string peer, string reason)

@@ -8,7 +8,7 @@ internal static partial class MonitorLog
     public static partial void EventDropped(ILogger logger, string message);
 
     [LoggerMessage(EventId = 4002, EventName = "StoreWriteFailed", Level = LogLevel.Error,
-        Message = "Could not store {Count} events/alert changes")]
+        Message = "Could not store {Count} events/alert changes; they are kept and tried again")]
     public static partial void StoreWriteFailed(ILogger logger, int count, Exception exception);
 
     [LoggerMessage(EventId = 4003, EventName = "AlertTransition", Level = LogLevel.Information,
@@ -22,4 +22,16 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4005, EventName = "Restored", Level = LogLevel.Information,
         Message = "Restored {Alerts} active alerts and {Epochs} cluster epochs from the store")]
     public static partial void Restored(ILogger logger, int alerts, int epochs);
+
+    [LoggerMessage(EventId = 4010, EventName = "EventTailFailed", Level = LogLevel.Warning,
+        Message = "Could not read new events from the shared store after event {LastId}; trying again")]
+    public static partial void EventTailFailed(ILogger logger, ulong lastId, Exception exception);
+
+    [LoggerMessage(EventId = 4011, EventName = "AlertsTakenOver", Level = LogLevel.Information,
+        Message = "Took over the stored alerts for leadership term {Term}: {Stored} active in the store, {Resolved} no longer hold here and were resolved")]
+    public static partial void AlertsTakenOver(ILogger logger, long term, int stored, int resolved);
+
+    [LoggerMessage(EventId = 4012, EventName = "AlertsTakeOverFailed", Level = LogLevel.Warning,
+        Message = "Could not read the stored alerts for leadership term {Term}; the previous leader's alerts stay as stored")]
+    public static partial void AlertsTakeOverFailed(ILogger logger, long term, Exception exception);
 }

@@ -6,11 +6,12 @@ namespace Fleet.Aggregator.Monitoring;
 
 internal static class MonitoringServiceCollectionExtensions
 {
-    /// <summary>Registers the monitor once under each role it plays, plus the event recorder.</summary>
+    /// <summary>Registers the monitor once under each role it plays, plus the event recorder and the tail of a shared store.</summary>
     public static IServiceCollection AddFleetMonitoring(this IServiceCollection services)
     {
         services.TryAddSingleton<EventRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<EventRecorder>());
+        services.AddHostedService<SharedEventTail>();
         services.TryAddSingleton<FleetMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetMonitor>());
         services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FleetMonitor>());

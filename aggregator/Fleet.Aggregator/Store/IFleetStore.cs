@@ -20,6 +20,12 @@ internal interface IFleetStore
     /// </summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True when the region's aggregators share this store (PostgreSQL): then only the leader writes
+    /// the fleet's history, and every aggregator's watchers learn of events by tailing it.
+    /// </summary>
+    bool IsShared => false;
+
     // ---- Events -------------------------------------------------------------------------------------
 
     /// <summary>Appends one event and returns the ID assigned to it. The argument is not modified.</summary>

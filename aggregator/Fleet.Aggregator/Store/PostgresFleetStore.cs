@@ -41,6 +41,8 @@ internal sealed partial class PostgresFleetStore : IFleetStore, IAsyncDisposable
 
     public int SchemaVersion { get; private set; }
 
+    public bool IsShared => true;
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await initLock.WaitAsync(cancellationToken);

@@ -141,6 +141,53 @@ public class AlertTrackerQueryTests
     }
 
     [Fact]
+    public void Adopt_PreviousLeadersAlerts_SameIncidentKeepsTheStoredId_OthersComeBackResolved()
+    {
+        // The old leader saw the lag since T0 (firing) and high CPU; the new leader, which followed, saw
+        // the lag only from T0 + 90 s (pending, its own id) and no CPU problem.
+        var lagAndCpu = WithStandbyLag(("orders-db-2", 12));
+        lagAndCpu.Host.CpuPercent = 95;
+        var oldLeader = new AlertTracker(Only("replication_lag_warning", "cpu_high"), firstSequence: 7UL << 32 | 1);
+        oldLeader.Evaluate(Input(lagAndCpu, T0), T0);
+        oldLeader.Evaluate(Input(lagAndCpu, T0.AddMinutes(2)), T0.AddMinutes(2));
+        var stored = oldLeader.GetActiveAlerts();
+        var storedLag = Assert.Single(stored, a => a.Rule == "replication_lag_warning" && a.State == AlertState.Firing);
+
+        var newLeader = new AlertTracker(Only("replication_lag_warning", "cpu_high"), firstSequence: 9UL << 32 | 1);
+        newLeader.Evaluate(Input(WithStandbyLag(("orders-db-2", 12)), T0.AddSeconds(90)), T0.AddSeconds(90));
+        Assert.NotEqual(storedLag.Id, Assert.Single(newLeader.GetActiveAlerts()).Id);
+
+        var resolved = newLeader.Adopt(stored, T0.AddMinutes(3));
+
+        var lag = Assert.Single(newLeader.GetActiveAlerts());
+        Assert.Equal(storedLag.Id, lag.Id);
+        Assert.Equal(AlertState.Firing, lag.State);
+        Assert.Equal(storedLag.PendingSince, lag.PendingSince);
+        var cpu = Assert.Single(resolved);
+        Assert.Equal("cpu_high", cpu.Rule);
+        Assert.Equal(AlertState.Resolved, cpu.State);
+        Assert.Equal(T0.AddMinutes(3), cpu.ResolvedAt.ToDateTimeOffset());
+        Assert.Equal(9UL << 32 | 2, newLeader.NextSequence);
+
+        // Adopting again changes nothing; the incident then resolves under the stored id.
+        Assert.Empty(newLeader.Adopt(newLeader.GetActiveAlerts(), T0.AddMinutes(3)));
+        var transition = Assert.Single(newLeader.Evaluate(Input(WithStandbyLag(("orders-db-2", 1)), T0.AddMinutes(4)), T0.AddMinutes(4)));
+        Assert.Equal(storedLag.Id, transition.Alert.Id);
+        Assert.Equal(AlertState.Resolved, transition.To);
+    }
+
+    [Theory]
+    [InlineData(false, false, EventKind.NodePresence, true)]
+    [InlineData(true, true, EventKind.FailoverDecision, true)]
+    [InlineData(true, false, EventKind.NodePresence, false)]
+    [InlineData(true, false, EventKind.Alert, false)]
+    [InlineData(true, false, EventKind.FailoverDecision, false)]
+    [InlineData(true, false, EventKind.AgentRejected, true)]
+    [InlineData(true, false, EventKind.OperatorRequest, true)]
+    public void SharedHistory_FollowersWriteOnlyWhatOnlyTheySaw(bool shared, bool leader, EventKind kind, bool records) =>
+        Assert.Equal(records, Fleet.Aggregator.Monitoring.SharedHistory.Records(kind, shared, leader));
+
+    [Fact]
     public void Evaluate_ConcurrentNodes_IdsUniqueAndNothingLost()
     {
         var tracker = new AlertTracker(Only("cpu_high", "agent_silent"));

@@ -1,0 +1,58 @@
+using Fleet.Aggregator.State;
+using Fleet.Aggregator.Store;
+using Fleet.Protos.V1;
+
+namespace Fleet.Aggregator.Monitoring;
+
+/// <summary>
+/// With a shared store, how this aggregator's watchers learn of events, whoever wrote them: the store
+/// is read every <see cref="Interval"/> for events above the last one seen (the PostgreSQL store makes
+/// IDs visible in order, so none is skipped) and each is announced. Does nothing with a store of its own.
+/// </summary>
+internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, TimeProvider time, ILogger<SharedEventTail> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+    private const int Page = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!store.IsShared)
+        {
+            return;
+        }
+
+        // Watchers asked for what happens from now on; older events are theirs to query.
+        var last = await store.GetLastEventIdAsync(stoppingToken);
+        using var timer = new PeriodicTimer(Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                last = await CatchUpAsync(last, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                MonitorLog.EventTailFailed(logger, last, ex);
+            }
+        }
+    }
+
+    /// <summary>Announces every stored event above <paramref name="last"/>, page by page; returns the new last ID.</summary>
+    internal async Task<ulong> CatchUpAsync(ulong last, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var events = await store.GetEventsAfterAsync(last, Page, cancellationToken);
+            foreach (var fleetEvent in events)
+            {
+                feed.Publish(fleetEvent.Cluster, new FleetChange { Time = fleetEvent.Time, EventAppended = fleetEvent });
+                last = fleetEvent.Id;
+            }
+
+            if (events.Count < Page)
+            {
+                return last;
+            }
+        }
+    }
+}
