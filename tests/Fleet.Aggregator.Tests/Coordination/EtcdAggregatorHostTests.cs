@@ -113,11 +113,11 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
         await followerQuiet.CancelAsync(); // ends the follower's link (a cancelled read cancels the call)
     }
 
-    private static AgentMessage Hello(string node, NodeRole role = NodeRole.Replica) => new()
+    internal static AgentMessage Hello(string node, NodeRole role = NodeRole.Replica, string region = "ha") => new()
     {
         Hello = new AgentHello
         {
-            Identity = new NodeIdentity { Cluster = "pg", Name = node, Region = "ha" },
+            Identity = new NodeIdentity { Cluster = "pg", Name = node, Region = region },
             Role = role,
             AgentVersion = "ha-test",
             InstanceId = Guid.NewGuid().ToString("N"),
@@ -125,7 +125,7 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
     };
 
     /// <summary>Waits for one leader, and for the other to name it (it learns of it on its next look at etcd).</summary>
-    private static async Task<(Aggregator Leader, Aggregator Follower, JsonElement FollowerView)> WaitForLeaderAsync(HttpClient http, Aggregator a, Aggregator b)
+    internal static async Task<(Aggregator Leader, Aggregator Follower, JsonElement FollowerView)> WaitForLeaderAsync(HttpClient http, Aggregator a, Aggregator b)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (true)
@@ -147,7 +147,7 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
         }
     }
 
-    private sealed class Aggregator : IAsyncDisposable
+    internal sealed class Aggregator : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private readonly string _directory;
@@ -168,7 +168,7 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
 
         public async Task<JsonElement> LeadershipAsync(HttpClient http) => await http.GetFromJsonAsync<JsonElement>(Http("/api/v1/leadership"));
 
-        public static async Task<Aggregator> StartAsync(string name, string prefix, IReadOnlyList<string> endpoints)
+        public static async Task<Aggregator> StartAsync(string name, string prefix, IReadOnlyList<string> endpoints, IReadOnlyDictionary<string, string?>? extra = null)
         {
             var directory = Directory.CreateTempSubdirectory("fleet-ha-host-").FullName;
             var ports = FreeTcpPort.PickConsecutive(2);
@@ -192,6 +192,11 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
             for (var i = 0; i < endpoints.Count; i++)
             {
                 settings[$"Coordination:Etcd:Endpoints:{i.ToString(CultureInfo.InvariantCulture)}"] = endpoints[i];
+            }
+
+            foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+            {
+                settings[key] = value;
             }
 
             var app = AggregatorHost.Build(null, settings);
