@@ -34,4 +34,8 @@ internal static partial class MonitorLog
     [LoggerMessage(EventId = 4012, EventName = "AlertsTakeOverFailed", Level = LogLevel.Warning,
         Message = "Could not read the stored alerts for leadership term {Term}; the previous leader's alerts stay as stored")]
     public static partial void AlertsTakeOverFailed(ILogger logger, long term, Exception exception);
+
+    [LoggerMessage(EventId = 4013, EventName = "HistoryNotShared", Level = LogLevel.Warning,
+        Message = "Coordination:Mode is Etcd but Store:Provider is Sqlite: events, alerts and audit stay in this aggregator's own file, so after a leader change the new leader does not have them; set Store:Provider=Postgres (docs/store.md)")]
+    public static partial void HistoryNotShared(ILogger logger);
 }

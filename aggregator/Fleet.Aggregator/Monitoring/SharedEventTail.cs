@@ -1,3 +1,4 @@
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.State;
 using Fleet.Aggregator.Store;
 using Fleet.Protos.V1;
@@ -7,9 +8,10 @@ namespace Fleet.Aggregator.Monitoring;
 /// <summary>
 /// With a shared store, how this aggregator's watchers learn of events, whoever wrote them: the store
 /// is read every <see cref="Interval"/> for events above the last one seen (the PostgreSQL store makes
-/// IDs visible in order, so none is skipped) and each is announced. Does nothing with a store of its own.
+/// IDs visible in order, so none is skipped) and each is announced. Does nothing with a store of its
+/// own, beyond warning when the aggregator is one of several (Coordination:Mode Etcd) yet keeps history alone.
 /// </summary>
-internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, TimeProvider time, ILogger<SharedEventTail> logger) : BackgroundService
+internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, ILeadership leadership, TimeProvider time, ILogger<SharedEventTail> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
     private const int Page = 500;
@@ -18,6 +20,12 @@ internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, T
     {
         if (!store.IsShared)
         {
+            if (leadership.Coordinated)
+            {
+                // Allowed (a test bench, a first step), but an operator must know what a leader change does to history.
+                MonitorLog.HistoryNotShared(logger);
+            }
+
             return;
         }
 

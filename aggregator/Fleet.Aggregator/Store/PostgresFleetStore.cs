@@ -57,7 +57,7 @@ internal sealed partial class PostgresFleetStore : IFleetStore, IAsyncDisposable
             var source = PostgresStoreSettings.BuildDataSource(options);
             try
             {
-                SchemaVersion = await MigrateAsync(source, cancellationToken);
+                SchemaVersion = await MigrateWhenReachableAsync(source, cancellationToken);
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
@@ -79,6 +79,32 @@ internal sealed partial class PostgresFleetStore : IFleetStore, IAsyncDisposable
             initLock.Release();
         }
     }
+
+    /// <summary>Migrates, trying again every second while the server cannot be reached, for at most Store:Postgres:StartupWait.</summary>
+    private async Task<int> MigrateWhenReachableAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
+    {
+        var giveUpAt = timeProvider.GetUtcNow() + options.StartupWait;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await MigrateAsync(source, cancellationToken);
+            }
+            catch (Exception ex) when (IsUnreachable(ex) && timeProvider.GetUtcNow() + RetryPause < giveUpAt)
+            {
+                logger.StoreUnreachable(Description, attempt, ex.Message);
+                await Task.Delay(RetryPause, timeProvider, cancellationToken);
+            }
+        }
+    }
+
+    private static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(1);
+
+    /// <summary>The server could not be reached or is starting or shutting down; not a refusal (bad password, missing database).</summary>
+    private static bool IsUnreachable(Exception ex) =>
+        ex is TimeoutException
+        || ex is PostgresException { SqlState: "57P03" /* cannot_connect_now: starting up */ or "57P01" /* admin_shutdown */ }
+        || (ex is NpgsqlException { InnerException: System.Net.Sockets.SocketException or IOException or TimeoutException } and not PostgresException);
 
     /// <summary>
     /// Creates the schema and applies pending migrations in one transaction under an advisory lock, so

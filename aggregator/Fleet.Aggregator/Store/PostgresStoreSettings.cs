@@ -50,6 +50,11 @@ internal static partial class PostgresStoreSettings
         {
             errors.Add($"{Section}:CommandTimeout must be between 00:00:01 and 00:05:00 (got {options.CommandTimeout}).");
         }
+
+        if (options.StartupWait < TimeSpan.Zero || options.StartupWait > TimeSpan.FromMinutes(30))
+        {
+            errors.Add($"{Section}:StartupWait must be between 00:00:00 and 00:30:00 (got {options.StartupWait}).");
+        }
     }
 
     /// <summary>A data source on the configured schema. Slim builder: no reflection, safe to trim.</summary>

@@ -22,4 +22,8 @@ internal static partial class StoreLog
     [LoggerMessage(EventId = 4104, EventName = "StoreSchemaTooNew", Level = LogLevel.Critical,
         Message = "Store refused to open {Path}: schema version {FileVersion} is newer than the {KnownVersion} this build knows")]
     public static partial void SchemaTooNew(this ILogger logger, string path, int fileVersion, int knownVersion);
+
+    [LoggerMessage(EventId = 4105, EventName = "StoreUnreachable", Level = LogLevel.Warning,
+        Message = "Store {Store} not reachable at start (attempt {Attempt}): {Reason}; trying again in 1 s until Store:Postgres:StartupWait")]
+    public static partial void StoreUnreachable(this ILogger logger, string store, int attempt, string reason);
 }

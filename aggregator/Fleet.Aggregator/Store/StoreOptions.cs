@@ -65,4 +65,10 @@ public sealed class PostgresStoreOptions
 
     /// <summary>How long one statement may run before it is cancelled.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// At start, how long to keep trying to reach a server that is not (yet) reachable before start-up
+    /// fails: aggregators and their database are often started together.
+    /// </summary>
+    public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(60);
 }

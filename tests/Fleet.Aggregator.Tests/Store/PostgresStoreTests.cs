@@ -1,4 +1,5 @@
 using Fleet.Aggregator.Store;
+using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
 using Fleet.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -104,10 +105,31 @@ public sealed class PostgresStoreTests(PostgresStoreServer server)
         var options = new StoreOptions { Provider = StoreProvider.Postgres };
         // A port nothing listens on (the test server's port with the next free one would race; 1 is privileged and unused).
         options.Postgres.ConnectionString = "Host=127.0.0.1;Port=1;Database=fleet;Username=fleet;Password=s3cret-Value;Timeout=2";
+        options.Postgres.StartupWait = TimeSpan.FromSeconds(2.5);
         await using var store = NewStore(options);
+        var started = DateTime.UtcNow;
         var error = await Assert.ThrowsAsync<StoreSchemaException>(() => store.InitializeAsync(CancellationToken.None)).DefaultTimeout();
         Assert.Contains("postgresql://127.0.0.1:1/fleet", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret-Value", error.ToString(), StringComparison.Ordinal);
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(1), "gave up without waiting for the server (Store:Postgres:StartupWait)");
+    }
+
+    [Fact]
+    public async Task ServerStartingLate_IsWaitedFor_WithinStartupWait()
+    {
+        // A second server, stopped before the store starts trying and started again while it does.
+        await using var late = await LocalPostgresCluster.StartAsync(new PostgresClusterOptions { ReplicaCount = 0, ArchiveEnabled = false }).WaitAsync(TimeSpan.FromSeconds(60));
+        await late.Primary.StopAsync();
+        var options = new StoreOptions { Provider = StoreProvider.Postgres };
+        options.Postgres.ConnectionString = late.Primary.ConnectionString;
+        options.Postgres.StartupWait = TimeSpan.FromSeconds(30);
+        await using var store = NewStore(options);
+        var opening = store.InitializeAsync(CancellationToken.None);
+        await Task.Delay(1500);
+        Assert.False(opening.IsCompleted, "the store opened with its server stopped");
+        await late.Primary.StartAsync();
+        await opening.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PostgresSchemaMigrations.LatestVersion, store.SchemaVersion);
     }
 
     [Theory]

@@ -45,6 +45,11 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
             "-e", $"FLEET_AGGREGATOR_Listen__Grpc=127.0.0.1:{Invariant(aggregatorGrpc)}",
             "-e", $"FLEET_AGGREGATOR_Listen__Http=127.0.0.1:{Invariant(aggregatorHttp)}",
             "-e", $"FLEET_HEALTH_PORT={Invariant(aggregatorHttp)}",
+            // History in PostgreSQL (the trimmed image's Npgsql path), here the monitored server's; started together, so the store waits for it.
+            "-e", "FLEET_AGGREGATOR_Store__Provider=Postgres",
+            "-e", $"FLEET_AGGREGATOR_Store__Postgres__ConnectionString=Host=127.0.0.1;Port={Invariant(postgresPort)};Database=postgres;Username=postgres",
+            "-e", "FLEET_AGGREGATOR_Store__Postgres__Schema=fleet_history",
+            "-e", "PGPASSWORD=container-test",
         ]);
         pod.Run("agent", Podman.AgentImage,
         [
@@ -69,6 +74,13 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
             Condition, "the aggregator container to hold node0 as an up primary", n => $"{n?.ToString() ?? "not found"}\n{pod.Logs()}");
         output.WriteLine($"node0 registered and up {(DateTimeOffset.UtcNow - started).TotalSeconds:F1} s after the first container started");
         Assert.Equal("node0", node!.Value.GetProperty("identity").GetProperty("name").GetString());
+
+        // The aggregator wrote node0's appearance to its PostgreSQL store and reads it back from there.
+        var events = await Poll.UntilAsync(
+            () => TryGetJsonAsync(http, $"http://127.0.0.1:{Invariant(aggregatorHttp)}/api/v1/events?cluster=pods"),
+            e => e is { } json && json.GetProperty("events").EnumerateArray().Any(x => x.GetProperty("message").GetString()!.StartsWith("node appeared", StringComparison.Ordinal)),
+            Condition, "node0's appearance in the aggregator's PostgreSQL history", e => $"{e?.ToString() ?? "no answer"}\n{pod.Logs()}");
+        Assert.NotNull(events);
 
         // Role checks answer by the real role; /metrics is valid exposition; gRPC health says SERVING on both.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{Invariant(agentHttp)}/primary"))).StatusCode);
