@@ -417,16 +417,30 @@ internal sealed partial class FailoverController
         await AuditAsync(decision, CancellationToken.None);
     }
 
-    private Task AuditAsync(FailoverDecision decision, CancellationToken cancellationToken) =>
-        store.AppendAuditAsync(new AuditRecord
+    /// <summary>
+    /// Appends the decision to the audit log. A store that refuses (a shared store unreachable) does not
+    /// undo or hold up the decision: the whole record is logged instead, so it is not lost.
+    /// </summary>
+    private async Task AuditAsync(FailoverDecision decision, CancellationToken cancellationToken)
+    {
+        var details = Google.Protobuf.JsonFormatter.Default.Format(decision);
+        try
         {
-            Time = time.GetUtcNow(),
-            Actor = decision.Actor,
-            Action = decision.Kind.ToString(),
-            Cluster = decision.Cluster,
-            Node = decision.NewPrimary,
-            Outcome = decision.Outcome.ToString(),
-            Reasons = [.. decision.Reasons],
-            DetailsJson = Google.Protobuf.JsonFormatter.Default.Format(decision),
-        }, cancellationToken);
+            await store.AppendAuditAsync(new AuditRecord
+            {
+                Time = time.GetUtcNow(),
+                Actor = decision.Actor,
+                Action = decision.Kind.ToString(),
+                Cluster = decision.Cluster,
+                Node = decision.NewPrimary,
+                Outcome = decision.Outcome.ToString(),
+                Reasons = [.. decision.Reasons],
+                DetailsJson = details,
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            FailoverLog.AuditFailed(logger, decision.Cluster, details, ex);
+        }
+    }
 }

@@ -54,4 +54,8 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6013, EventName = "OperatorDecisionWithoutCurrentReports", Level = LogLevel.Information,
         Message = "Cluster {Cluster}: some connected agents stayed silent for {StaleAfter} after an operator request; deciding without their current reports")]
     public static partial void DecidingWithoutCurrentReports(ILogger logger, string cluster, TimeSpan staleAfter);
+
+    [LoggerMessage(EventId = 6014, EventName = "AuditNotStored", Level = LogLevel.Error,
+        Message = "Cluster {Cluster}: the audit record of a decision could not be stored; the record: {Decision}")]
+    public static partial void AuditFailed(ILogger logger, string cluster, string decision, Exception exception);
 }
