@@ -34,6 +34,9 @@ public sealed record ChaosFleetOptions
 
     /// <summary>Extra aggregator configuration (none by default: the benchmark measures the defaults).</summary>
     public IReadOnlyDictionary<string, string?> AggregatorSettings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Extra configuration for every agent (e.g. a second aggregator endpoint).</summary>
+    public IReadOnlyDictionary<string, string?> AgentSettings { get; init; } = new Dictionary<string, string?>();
 }
 
 /// <summary>A local fleet (primary node0, replicas node1 and node2) on free ports for one chaos scenario, with a FleetService client.</summary>
@@ -121,6 +124,7 @@ public sealed class ChaosFleet : IAsyncDisposable
                 ? (postgresProxy ??= TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, node.Port), listenPort: ports + 9, maxConnections: 512)).EndPoint.Port
                 : null,
             AggregatorSettings = chaosOptions.AggregatorSettings,
+            AgentSettings = chaosOptions.AgentSettings,
             LogLevel = chaosOptions.LogLevel,
             PrimaryWalDirectory = chaosOptions.PrimaryWalDirectory,
         };

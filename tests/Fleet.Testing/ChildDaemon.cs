@@ -103,6 +103,17 @@ public sealed class ChildDaemon : IAsyncDisposable
         return clock.Elapsed;
     }
 
+    /// <summary>SIGKILL, as a crash or the OOM killer ends it: no shutdown code runs. Waits for the exit.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -33,6 +33,7 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private readonly Lock _gate = new();
     private TaskCompletionSource _healed = NewHealed(completed: true);
+    private TaskCompletionSource _repliesFlow = NewHealed(completed: true);
     private (TimeSpan Latency, double StallShare, TimeSpan Stall) _degradation;
     private Task? _acceptLoop;
     private long _nextId;
@@ -98,6 +99,21 @@ public sealed class TcpFaultProxy : IAsyncDisposable
     }
 
     /// <summary>
+    /// Stops forwarding from the target to clients only (a one-way fault): clients' bytes still reach the
+    /// target, its answers are held. Released by <see cref="Heal"/>. Idempotent.
+    /// </summary>
+    public void HoldReplies()
+    {
+        lock (_gate)
+        {
+            if (_repliesFlow.Task.IsCompleted)
+            {
+                _repliesFlow = NewHealed(completed: false);
+            }
+        }
+    }
+
+    /// <summary>
     /// From now on every chunk is forwarded <paramref name="latency"/> after it was read, and a share
     /// <paramref name="stallShare"/> (0..1) of chunks <paramref name="stall"/> later still (a lost segment's
     /// retransmission); later chunks wait behind a stalled one. Zero latency and share restore a plain link.
@@ -122,12 +138,13 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Resumes forwarding (and forwards connections accepted meanwhile). Idempotent.</summary>
+    /// <summary>Resumes forwarding both ways (and forwards connections accepted meanwhile). Idempotent.</summary>
     public void Heal()
     {
         lock (_gate)
         {
             _healed.TrySetResult();
+            _repliesFlow.TrySetResult();
         }
     }
 
@@ -169,12 +186,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         return source;
     }
 
-    private Task WaitHealedAsync(CancellationToken cancellationToken)
+    private Task WaitHealedAsync(CancellationToken cancellationToken, bool towardsClient = false)
     {
         Task healed;
         lock (_gate)
         {
-            healed = _healed.Task;
+            healed = towardsClient && _healed.Task.IsCompleted ? _repliesFlow.Task : _healed.Task;
         }
 
         return healed.IsCompleted ? Task.CompletedTask : healed.WaitAsync(cancellationToken);
@@ -224,8 +241,8 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             }
 
             // Both directions end on their own (EOF passed on as a half-close); an error in either ends both.
-            var up = PumpAsync(connection.Client, connection.Upstream, cancellationToken);
-            var down = PumpAsync(connection.Upstream, connection.Client, cancellationToken);
+            var up = PumpAsync(connection.Client, connection.Upstream, towardsClient: false, cancellationToken);
+            var down = PumpAsync(connection.Upstream, connection.Client, towardsClient: true, cancellationToken);
             var first = await Task.WhenAny(up, down);
             if (first.IsFaulted || first.IsCanceled)
             {
@@ -244,17 +261,17 @@ public sealed class TcpFaultProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Socket source, Socket destination, CancellationToken cancellationToken)
+    private async Task PumpAsync(Socket source, Socket destination, bool towardsClient, CancellationToken cancellationToken)
     {
         var buffer = new byte[BufferSize];
         var due = DateTime.UtcNow;
         while (true)
         {
-            await WaitHealedAsync(cancellationToken);
+            await WaitHealedAsync(cancellationToken, towardsClient);
             var read = await source.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, cancellationToken);
             // Data that arrives during a partition is held here; meanwhile nothing more is read, so the
             // sender's kernel buffers fill and TCP flow control stalls it, as on a dead link.
-            await WaitHealedAsync(cancellationToken);
+            await WaitHealedAsync(cancellationToken, towardsClient);
             if (read == 0)
             {
                 destination.Shutdown(SocketShutdown.Send);
