@@ -45,6 +45,9 @@ internal sealed class BenchOptions
     /// <summary>Kestrel:Limits:Http2:MaxStreamsPerConnection written into the aggregator's configuration; null keeps Kestrel's default (100).</summary>
     public int? MaxStreamsPerConnection { get; private set; }
 
+    /// <summary>Run the aggregator in Coordination:Mode Etcd (as the elected leader) on a three-member etcd the benchmark starts.</summary>
+    public bool Etcd { get; private set; }
+
     /// <summary>The aggregator's Logging:LogLevel:Default.</summary>
     public string LogLevel { get; private set; } = "Information";
 
@@ -77,6 +80,8 @@ internal sealed class BenchOptions
                                   a child process; its CPU then cannot be told apart from the generator's
           --aggregator-dll PATH   fleet-aggregator.dll to run (default: the repository's Release build)
           --no-build              do not build the aggregator first
+          --etcd                  Coordination:Mode Etcd: start a three-member etcd on loopback (Debian's etcd-server)
+                                  and run the aggregator as its region's elected leader
           --max-streams N         Kestrel:Limits:Http2:MaxStreamsPerConnection in the aggregator config
                                   (default: not set, Kestrel's 100)
           --log-level LEVEL       aggregator Logging:LogLevel:Default (default Information)
@@ -119,6 +124,7 @@ internal sealed class BenchOptions
                 case "--in-process": options.InProcess = true; break;
                 case "--aggregator-dll": options.AggregatorDll = Value(); break;
                 case "--no-build": options.NoBuild = true; break;
+                case "--etcd": options.Etcd = true; break;
                 case "--max-streams": options.MaxStreamsPerConnection = Int(name, Value(), 1, 100_000, problems); break;
                 case "--log-level": options.LogLevel = Value(); break;
                 case "--no-watch": options.Watch = false; break;

@@ -6,6 +6,7 @@ using Fleet.Bench.Aggregator.Simulation;
 using Fleet.Bench.Aggregator.Target;
 using Fleet.Hosting.Grpc;
 using Fleet.Protos.V1;
+using Fleet.Testing.Etcd;
 
 namespace Fleet.Bench.Aggregator;
 
@@ -35,9 +36,55 @@ internal static class BenchRunner
         }
     }
 
+    private static async Task<EtcdCluster> StartEtcdAsync()
+    {
+        Log("starting a three-member etcd on loopback");
+        return await EtcdCluster.StartAsync(3);
+    }
+
+    /// <summary>In Etcd mode the load starts once the aggregator leads (it is alone, so within a renewal interval).</summary>
+    private static async Task WaitUntilLeaderAsync(AggregatorTarget target, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var body = await http.GetStringAsync(new Uri(target.HttpAddress, "/api/v1/leadership"), cancellationToken);
+            if (body.Contains("\"isLeader\":true", StringComparison.Ordinal))
+            {
+                Log("the aggregator leads its region");
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"the aggregator did not become the leader within 30 s: {body}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     private static async Task<int> RunInAsync(BenchOptions options, IReadOnlyList<string> args, string tempDirectory, CancellationToken cancellationToken)
     {
         var settings = AggregatorSettings.Create(tempDirectory, options);
+        await using var etcd = options.Etcd ? await StartEtcdAsync() : null;
+        if (etcd is not null)
+        {
+            var coordination = new Dictionary<string, string?>
+            {
+                ["Coordination:Mode"] = "Etcd",
+                ["Coordination:Name"] = "bench-aggregator",
+                ["Coordination:Etcd:Prefix"] = "/fleet-bench",
+            };
+            for (var i = 0; i < etcd.Endpoints.Count; i++)
+            {
+                coordination[$"Coordination:Etcd:Endpoints:{i.ToString(CultureInfo.InvariantCulture)}"] = etcd.Endpoints[i];
+            }
+
+            settings = settings with { Extra = coordination };
+        }
+
         AggregatorTarget target;
         if (options.InProcess)
         {
@@ -68,7 +115,12 @@ internal static class BenchRunner
             var startClock = Stopwatch.StartNew();
             await target.StartAsync(cancellationToken);
             Log($"aggregator ready in {startClock.Elapsed.TotalSeconds:F1} s: {target.Description}");
-            result.Target = target.Description;
+            if (etcd is not null)
+            {
+                await WaitUntilLeaderAsync(target, cancellationToken);
+            }
+
+            result.Target = target.Description + (etcd is null ? string.Empty : "; Coordination:Mode Etcd, the elected leader on a three-member etcd (loopback)");
             result.GcMode = target.GcMode;
             result.Isolated = target.Isolated;
             result.IdleRss = target.ReadMemory()?.RssBytes ?? 0;

@@ -83,6 +83,9 @@ internal abstract class AggregatorTarget : IAsyncDisposable
 /// <summary>Ports, store path and options of the aggregator under test; written as its JSON configuration.</summary>
 internal sealed record AggregatorSettings(int GrpcPort, int HttpPort, string StorePath, string LogLevel, int? MaxStreamsPerConnection, TimeSpan ReportInterval)
 {
+    /// <summary>Further keys (Coordination with --etcd).</summary>
+    public IReadOnlyDictionary<string, string?> Extra { get; init; } = new Dictionary<string, string?>();
+
     public static AggregatorSettings Create(string tempDirectory, BenchOptions options) =>
         new(FreePort(), FreePort(), Path.Combine(tempDirectory, "fleet-aggregator.db"), options.LogLevel, options.MaxStreamsPerConnection, options.Interval);
 
@@ -103,6 +106,11 @@ internal sealed record AggregatorSettings(int GrpcPort, int HttpPort, string Sto
         if (MaxStreamsPerConnection is { } streams)
         {
             keys["Kestrel:Limits:Http2:MaxStreamsPerConnection"] = streams.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (key, value) in Extra)
+        {
+            keys[key] = value;
         }
 
         return keys;
