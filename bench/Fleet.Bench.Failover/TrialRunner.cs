@@ -1,5 +1,7 @@
+using System.Net.Http.Json;
 using Fleet.Chaos;
 using Fleet.Protos.V1;
+using Fleet.Testing.Etcd;
 
 namespace Fleet.Bench.Failover;
 
@@ -55,9 +57,20 @@ internal static class TrialRunner
         var result = new TrialResult { Scenario = scenario.Key, Trial = trial, FaultDelayMs = (int)delay.TotalMilliseconds };
         var fleetLog = options.Verbose ? log : static _ => { };
         WritingScenario? run = null;
+        EtcdCluster? etcd = null;
+        SeparateAggregator? leader = null;
         try
         {
             var partition = scenario == ScenarioInfo.Partition;
+            var withLeader = scenario == ScenarioInfo.NodeAndLeader;
+            var prefix = "/fleet-bench-" + Guid.NewGuid().ToString("N")[..8];
+            if (withLeader)
+            {
+                // The leader is its own process, started first so that it is elected; the fleet's aggregator follows.
+                etcd = await EtcdCluster.StartAsync(3);
+                leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: false);
+            }
+
             run = await WritingScenario.StartAsync(
                 new ChaosFleetOptions
                 {
@@ -65,6 +78,8 @@ internal static class TrialRunner
                     LogLevel = options.Verbose ? "Warning" : "None",
                     ProxiedAgent = partition ? 0 : null,
                     ProxiedPostgres = partition ? 0 : null,
+                    AggregatorSettings = withLeader ? SeparateAggregator.Coordination("agg-1", prefix, etcd!, fast: false) : new Dictionary<string, string?>(),
+                    AgentSettings = withLeader ? new Dictionary<string, string?> { ["Aggregator:Endpoints:1"] = leader!.Grpc.ToString() } : new Dictionary<string, string?>(),
                 },
                 fleetLog);
             var (chaos, writer, postgres) = (run.Chaos, run.Writer, run.Chaos.Fleet.Postgres);
@@ -72,6 +87,11 @@ internal static class TrialRunner
             if (partition)
             {
                 await chaos.WaitUntilReplicasStreamThroughPostgresProxyAsync(TimeSpan.FromSeconds(30));
+            }
+
+            if (leader is not null)
+            {
+                await WaitUntilFollowingAsync(chaos, leader);
             }
 
             // Steady writes: node0 has acknowledged 20 rows. The fault comes a random moment later.
@@ -93,6 +113,14 @@ internal static class TrialRunner
                 postgres.Primary.KillPostmaster();
                 newConnectionsFrom = writer.Now;
                 await stopAgent.WaitAsync(TimeSpan.FromSeconds(15));
+            }
+            else if (scenario == ScenarioInfo.NodeAndLeader)
+            {
+                var stopAgent = chaos.Fleet.Agents[0].StopAsync();
+                postgres.Primary.KillPostmaster();
+                var killLeader = leader!.KillAsync();
+                newConnectionsFrom = writer.Now;
+                await Task.WhenAll(stopAgent, killLeader).WaitAsync(TimeSpan.FromSeconds(15));
             }
             else if (scenario == ScenarioInfo.Freeze)
             {
@@ -155,6 +183,49 @@ internal static class TrialRunner
             {
                 await run.DisposeAsync();
             }
+
+            if (leader is not null)
+            {
+                await leader.DisposeAsync();
+            }
+
+            if (etcd is not null)
+            {
+                await etcd.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The fleet's aggregator names the separate one as leader, and the leader holds all three agents.</summary>
+    private static async Task WaitUntilFollowingAsync(ChaosFleet chaos, SeparateAggregator leader)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var follows = (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k";
+            var held = false;
+            try
+            {
+                var cluster = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(leader.Http, $"/api/v1/clusters/{ChaosFleet.ClusterName}"));
+                held = cluster.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("presence").GetString() == "AGENT_PRESENCE_CONNECTED") == 3;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not answering yet.
+            }
+
+            if (follows && held)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the fleet's aggregator does not follow agg-k, or agg-k does not hold the three agents:\n{leader.Output}");
+            }
+
+            await Task.Delay(100);
         }
     }
 

@@ -1,11 +1,8 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Fleet.Chaos.Faults;
-using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
-using Fleet.Testing;
 using Fleet.Testing.Etcd;
 
 namespace Fleet.Chaos.Tests;
@@ -26,139 +23,82 @@ public sealed partial class FailoverChaosTests
     {
         await using var etcd = await EtcdCluster.StartAsync(3);
         var prefix = "/fleet-chaos-" + Guid.NewGuid().ToString("N")[..8];
-        var ports = FreeTcpPort.PickConsecutive(2);
-        await using var proxy = TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, ports));
-        var directory = Directory.CreateTempSubdirectory("fleet-chaos-aggk-").FullName;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var leaderHttp = new Uri($"http://127.0.0.1:{ports + 1}");
-        try
+
+        // agg-k starts first, so it is elected; the fleet's aggregator then follows it.
+        await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
+        await using var proxy = TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, leader.Grpc.Port));
+        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
         {
-            var environment = new Dictionary<string, string>
+            Synchronous = true,
+            AggregatorSettings = SeparateAggregator.Coordination("agg-1", prefix, etcd, fast: true),
+            AgentSettings = new Dictionary<string, string?>
             {
-                ["FLEET_AGGREGATOR_Region"] = "local",
-                ["FLEET_AGGREGATOR_InstanceId"] = "agg-k",
-                ["FLEET_AGGREGATOR_Listen__Grpc"] = $"127.0.0.1:{ports}",
-                ["FLEET_AGGREGATOR_Listen__Http"] = $"127.0.0.1:{ports + 1}",
-                ["FLEET_AGGREGATOR_Store__Path"] = Path.Combine(directory, "aggregator.db"),
-                ["FLEET_AGGREGATOR_Logging__Console__LogLevel__Default"] = "Warning",
-            };
-            foreach (var (key, value) in Coordination("agg-k", prefix, etcd))
+                ["Aggregator:Endpoints:1"] = proxy.HttpUri.ToString(),
+                ["Aggregator:ReconnectMaxDelay"] = "00:00:01",
+            },
+        }, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
+        // agg-k must hold every agent with current reports: it is the one that decides.
+        await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        using var etcdClient = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Endpoints));
+        var clusterKey = $"{prefix}/local/{ChaosFleet.ClusterName}";
+        var killedAt = writer.Now;
+        proxy.HoldReplies();
+        postgres.Primary.KillPostmaster();
+
+        // The moment agg-k has decided: epoch 1 and the pending candidate stored in etcd. Then it dies.
+        string? pending = null;
+        await PollAsync(async () =>
+        {
+            if (await etcdClient.GetValAsync(clusterKey + "/epoch") != "1")
             {
-                environment["FLEET_AGGREGATOR_" + key.Replace(":", "__", StringComparison.Ordinal)] = value!;
+                return false;
             }
 
-            // agg-k starts first, so it is elected; the fleet's aggregator then follows it.
-            await using var leader = ChildDaemon.Start("fleet-aggregator.dll", [], environment);
-            await PollAsync(async () => (await Leadership(http, leaderHttp))?.GetProperty("isLeader").GetBoolean() == true, TimeSpan.FromSeconds(30), () => $"agg-k to lead\n{leader.Output}");
-
-            await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
+            var json = await etcdClient.GetValAsync(clusterKey + "/state");
+            if (string.IsNullOrEmpty(json))
             {
-                Synchronous = true,
-                AggregatorSettings = Coordination("agg-1", prefix, etcd),
-                AgentSettings = new Dictionary<string, string?>
-                {
-                    ["Aggregator:Endpoints:1"] = proxy.HttpUri.ToString(),
-                    ["Aggregator:ReconnectMaxDelay"] = "00:00:01",
-                },
-            }, Output.WriteLine);
-            var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-            await PollAsync(async () => (await Leadership(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
-            // agg-k must hold every agent with current reports: it is the one that decides.
-            await PollAsync(async () => await ConnectedNodesAsync(http, leaderHttp) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
-            await writer.WaitForAcknowledgementsAsync("node0", 20);
-
-            using var etcdClient = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Endpoints));
-            var clusterKey = $"{prefix}/local/{ChaosFleet.ClusterName}";
-            var killedAt = writer.Now;
-            proxy.HoldReplies();
-            postgres.Primary.KillPostmaster();
-
-            // The moment agg-k has decided: epoch 1 and the pending candidate stored in etcd. Then it dies.
-            string? pending = null;
-            await PollAsync(async () =>
-            {
-                if (await etcdClient.GetValAsync(clusterKey + "/epoch") != "1")
-                {
-                    return false;
-                }
-
-                var json = await etcdClient.GetValAsync(clusterKey + "/state");
-                if (string.IsNullOrEmpty(json))
-                {
-                    return false;
-                }
-
-                using var state = JsonDocument.Parse(json);
-                pending = state.RootElement.TryGetProperty("pendingCandidate", out var candidate) ? candidate.GetString() : null;
-                return pending is not null;
-            }, TimeSpan.FromSeconds(30), () => $"agg-k to decide (epoch 1 and a pending candidate in etcd)\n{leader.Output}", interval: TimeSpan.FromMilliseconds(5));
-            var decidedAt = writer.Now;
-            await leader.KillAsync();
-            var leaderKilledAt = writer.Now;
-            Output.WriteLine($"agg-k decided to promote {pending} under epoch 1 {(decidedAt - killedAt).TotalMilliseconds:F0} ms after the postmaster kill and was SIGKILLed {(leaderKilledAt - decidedAt).TotalMilliseconds:F0} ms later");
-            Assert.Contains($"failover from node0 to {pending} under epoch 1", leader.Output, StringComparison.Ordinal);
-            Assert.DoesNotContain($"{pending} is the primary", leader.Output, StringComparison.Ordinal);
-            Assert.DoesNotContain(writer.Acknowledgements, a => a.Node != "node0");
-
-            // agg-1 leads once agg-k's lease runs out, and completes the failover the dead leader started.
-            var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(45));
-            var tookOver = await PollAsync(async () => (await Leadership(http, chaos.Fleet.AggregatorHttp))?.GetProperty("isLeader").GetBoolean() == true, TimeSpan.FromSeconds(5), () => "agg-1 to lead");
-            await writer.WaitForAcknowledgementsAsync(first.Node, 20);
-            await writer.StopAsync();
-            Output.WriteLine($"writable again on {first.Node} {(first.At - killedAt).TotalMilliseconds:F0} ms after the postmaster kill, {(first.At - leaderKilledAt).TotalMilliseconds:F0} ms after agg-k was killed");
-
-            Assert.Equal(pending, first.Node);
-            Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
-            await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
-            foreach (var replica in postgres.Replicas.Where(r => r.Name != first.Node))
-            {
-                Assert.False(await PostgresProbe.IsWritableAsync(replica.ConnectionString), $"{replica.Name} must not be writable next to {first.Node}");
+                return false;
             }
 
-            var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == first.Node, $"agg-1 publishes {first.Node} as primary", TimeSpan.FromSeconds(20));
-            Assert.Equal(2UL, cluster.Summary.Epoch);
-            Assert.Equal(first.Node, await etcdClient.GetValAsync(clusterKey + "/primary"));
-            Assert.Equal("2", await etcdClient.GetValAsync(clusterKey + "/epoch"));
-            var events = await chaos.EventsAsync();
-            Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith($"{first.Node} promoted (epoch 2", StringComparison.Ordinal));
-            Assert.True(tookOver);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+            using var state = JsonDocument.Parse(json);
+            pending = state.RootElement.TryGetProperty("pendingCandidate", out var candidate) ? candidate.GetString() : null;
+            return pending is not null;
+        }, TimeSpan.FromSeconds(30), () => $"agg-k to decide (epoch 1 and a pending candidate in etcd)\n{leader.Output}", interval: TimeSpan.FromMilliseconds(5));
+        var decidedAt = writer.Now;
+        await leader.KillAsync();
+        var leaderKilledAt = writer.Now;
+        Output.WriteLine($"agg-k decided to promote {pending} under epoch 1 {(decidedAt - killedAt).TotalMilliseconds:F0} ms after the postmaster kill and was SIGKILLed {(leaderKilledAt - decidedAt).TotalMilliseconds:F0} ms later");
+        Assert.Contains($"failover from node0 to {pending} under epoch 1", leader.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{pending} is the primary", leader.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(writer.Acknowledgements, a => a.Node != "node0");
 
-    private static Dictionary<string, string?> Coordination(string name, string prefix, EtcdCluster etcd)
-    {
-        var settings = new Dictionary<string, string?>
+        // agg-1 leads once agg-k's lease runs out, and completes the failover the dead leader started.
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(45));
+        var tookOver = await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("isLeader").GetBoolean() == true, TimeSpan.FromSeconds(5), () => "agg-1 to lead");
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        await writer.StopAsync();
+        Output.WriteLine($"writable again on {first.Node} {(first.At - killedAt).TotalMilliseconds:F0} ms after the postmaster kill, {(first.At - leaderKilledAt).TotalMilliseconds:F0} ms after agg-k was killed");
+
+        Assert.Equal(pending, first.Node);
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
+        foreach (var replica in postgres.Replicas.Where(r => r.Name != first.Node))
         {
-            ["Coordination:Mode"] = "Etcd",
-            ["Coordination:Name"] = name,
-            ["Coordination:Etcd:Prefix"] = prefix,
-            ["Coordination:Etcd:LeaseTtl"] = "00:00:02",
-            ["Coordination:Etcd:RenewInterval"] = "00:00:00.3",
-            ["Coordination:Etcd:RequestTimeout"] = "00:00:00.3",
-            ["Coordination:Etcd:StepDownMargin"] = "00:00:01",
-        };
-        for (var i = 0; i < etcd.Endpoints.Count; i++)
-        {
-            settings[$"Coordination:Etcd:Endpoints:{i.ToString(CultureInfo.InvariantCulture)}"] = etcd.Endpoints[i];
+            Assert.False(await PostgresProbe.IsWritableAsync(replica.ConnectionString), $"{replica.Name} must not be writable next to {first.Node}");
         }
 
-        return settings;
-    }
-
-    private static async Task<JsonElement?> Leadership(HttpClient http, Uri aggregatorHttp)
-    {
-        try
-        {
-            return await http.GetFromJsonAsync<JsonElement>(new Uri(aggregatorHttp, "/api/v1/leadership"));
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            return null;
-        }
+        var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == first.Node, $"agg-1 publishes {first.Node} as primary", TimeSpan.FromSeconds(20));
+        Assert.Equal(2UL, cluster.Summary.Epoch);
+        Assert.Equal(first.Node, await etcdClient.GetValAsync(clusterKey + "/primary"));
+        Assert.Equal("2", await etcdClient.GetValAsync(clusterKey + "/epoch"));
+        var events = await chaos.EventsAsync();
+        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith($"{first.Node} promoted (epoch 2", StringComparison.Ordinal));
+        Assert.True(tookOver);
     }
 
     private static async Task<int> ConnectedNodesAsync(HttpClient http, Uri aggregatorHttp)

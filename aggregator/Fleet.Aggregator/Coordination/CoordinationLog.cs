@@ -7,8 +7,8 @@ internal static partial class CoordinationLog
     public static partial void Started(ILogger logger, string name, string key, string endpoints, long ttlSeconds);
 
     [LoggerMessage(EventId = 7002, EventName = "BecameLeader", Level = LogLevel.Warning,
-        Message = "{Name} now leads the region (term {Term}, key {Key}): it grants leases, decides failovers and sends commands")]
-    public static partial void BecameLeader(ILogger logger, string name, long term, string key);
+        Message = "{Name} now leads the region (term {Term}, key {Key}): it grants leases, decides failovers and sends commands; the previous leader is assumed quiet for {PredecessorQuietMs} ms before this term (lease ran out: StepDownMargin; resigned or unknown: 0)")]
+    public static partial void BecameLeader(ILogger logger, string name, long term, string key, long predecessorQuietMs);
 
     [LoggerMessage(EventId = 7003, EventName = "Following", Level = LogLevel.Information,
         Message = "Following the leader {Leader} (term {Term}): this aggregator ingests and serves reads only")]

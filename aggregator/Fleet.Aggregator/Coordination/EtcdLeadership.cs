@@ -16,7 +16,8 @@ namespace Fleet.Aggregator.Coordination;
 /// lease every <see cref="EtcdCoordinationOptions.RenewInterval"/> and checks the key is still its own; it acts
 /// only until <see cref="LeaderLease.ActUntil"/> of the last renewal etcd confirmed, so a leader cut off from etcd
 /// stops acting before its lease can expire there and another be elected. Followers look for a vacancy at the
-/// same pace. A leader that stops cleanly revokes its lease, so a follower takes over within one interval.
+/// same pace, and at once when a watch on the leader key sees it deleted. A leader that stops cleanly marks its
+/// resignation and revokes its lease, so a follower takes over at once.
 /// </summary>
 internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, IEtcdTerm
 {
@@ -32,6 +33,15 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     private volatile LeadershipStatus _status = LeadershipStatus.NoLeaderKnown;
     private long _leaseId;
     private long _abandonedLease;
+
+    /// <summary>The last term seen held (by another aggregator, or by this one): 0 while none was seen.</summary>
+    private long _observedTerm;
+
+    /// <summary>Completed by the watch when the leader key is deleted: the next round starts at once.</summary>
+    private TaskCompletionSource _vacated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How long a resignation marker lives: far longer than any election takes.</summary>
+    private static readonly TimeSpan ResignedMarkerTtl = TimeSpan.FromSeconds(60);
 
     public EtcdLeadership(IOptions<CoordinationOptions> coordination, IOptions<AggregatorOptions> aggregator, TimeProvider time, ILogger<EtcdLeadership> logger)
     {
@@ -67,9 +77,13 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         CoordinationLog.Started(_logger, _name, LeaderKeyBytes.ToStringUtf8(), string.Join(",", _options.Endpoints), (long)_options.LeaseTtl.TotalSeconds);
+        var watching = WatchLeaderKeyAsync(stoppingToken);
         var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // A deletion seen from here on wakes the wait below; one seen earlier is found by this round's read.
+            var vacated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _vacated, vacated);
             try
             {
                 await StepAsync(stoppingToken);
@@ -91,6 +105,42 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
             }
 
             StepDownIfLapsed();
+            await Task.WhenAny(Task.Delay(_options.RenewInterval, _time, stoppingToken), vacated.Task); // never throws: the loop condition sees the stop
+        }
+
+        await watching;
+    }
+
+    /// <summary>
+    /// Watches the leader key so a follower campaigns as soon as it is deleted (a resignation, or the old leader's
+    /// lease running out) instead of at its next look. Only a shortcut: the rounds find a vacancy without it, so a
+    /// broken watch is simply opened again after a renew interval.
+    /// </summary>
+    private async Task WatchLeaderKeyAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = _client.GetConnection().WatchClient.Watch(cancellationToken: stoppingToken);
+                await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = LeaderKeyBytes } }, stoppingToken);
+                while (await call.ResponseStream.MoveNext(stoppingToken))
+                {
+                    if (call.ResponseStream.Current.Events.Any(e => e.Type == Mvccpb.Event.Types.EventType.Delete))
+                    {
+                        Volatile.Read(ref _vacated).TrySetResult();
+                    }
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested && e is RpcException or HttpRequestException or IOException or InvalidOperationException)
+            {
+                // etcd unreachable or the stream reset: the rounds carry on; the watch is opened again below.
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
             await Task.Delay(_options.RenewInterval, _time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
@@ -99,14 +149,19 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     {
         await base.StopAsync(cancellationToken);
         var wasLeader = _status.IsLeader;
+        var term = _status.Term;
         _status = LeadershipStatus.NoLeaderKnown;
         if (_leaseId != 0)
         {
             try
             {
                 // Revoking deletes the leader key: a follower takes over within one renew interval, not one TTL. Not
-                // time-critical (the host is stopping), so it gets the stop's own time rather than a request's.
-                await RevokeAsync(_leaseId, cancellationToken, DateTime.UtcNow + ResignTimeout);
+                // time-critical (the host is stopping), so it gets the stop's own time rather than a request's. The
+                // successor may act at once, so it must not assume this leader went quiet a margin earlier: the
+                // resignation is marked first, and if that fails the lease is left to run out instead.
+                var deadline = DateTime.UtcNow + ResignTimeout;
+                await MarkResignedAsync(term, deadline, cancellationToken);
+                await RevokeAsync(_leaseId, cancellationToken, deadline);
                 if (wasLeader)
                 {
                     CoordinationLog.Resigned(_logger, _name);
@@ -152,10 +207,16 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
         // Vacant: a lease only now (a follower holds none, so none can lapse unnoticed), then create-if-absent.
         var sentAt = _time.GetUtcNow();
         var lease = await _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)_options.LeaseTtl.TotalSeconds }, deadline: Deadline(), cancellationToken: cancellationToken);
+        var observed = _observedTerm;
         var txn = new TxnRequest
         {
             Compare = { new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 } },
-            Success = { new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(LeaderValue.Encode(_name, _address)), Lease = lease.ID } } },
+            Success =
+            {
+                new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFrom(LeaderValue.Encode(_name, _address)), Lease = lease.ID } },
+                // Did the term seen last, or any later one, resign? Read in the same transaction as the win.
+                new RequestOp { RequestRange = new RangeRequest { Key = ResignedKey(Math.Max(observed, 1)), RangeEnd = ResignedRangeEnd, CountOnly = true } },
+            },
             Failure = { new RequestOp { RequestRange = new RangeRequest { Key = key } } },
         };
         TxnResponse response;
@@ -182,14 +243,17 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
 
         _leaseId = lease.ID;
         var term = response.Header.Revision;
-        _status = new LeadershipStatus(true, _name, _address, term, LeaderLease.ActUntil(sentAt, TimeSpan.FromSeconds(lease.TTL), _options.StepDownMargin));
-        CoordinationLog.BecameLeader(_logger, _name, term, LeaderKeyBytes.ToStringUtf8());
+        var quiet = LeaderLease.PredecessorQuiet(observed, response.Responses[1].ResponseRange.Count, _options.StepDownMargin);
+        _observedTerm = term;
+        _status = new LeadershipStatus(true, _name, _address, term, LeaderLease.ActUntil(sentAt, TimeSpan.FromSeconds(lease.TTL), _options.StepDownMargin)) { PredecessorQuiet = quiet };
+        CoordinationLog.BecameLeader(_logger, _name, term, LeaderKeyBytes.ToStringUtf8(), (long)quiet.TotalMilliseconds);
     }
 
     private void Follow(Mvccpb.KeyValue holder)
     {
         var (name, address) = LeaderValue.Decode(holder.Value.Span);
         var previous = _status;
+        _observedTerm = holder.ModRevision;
         _status = new LeadershipStatus(false, name, address, holder.ModRevision, null);
         if (previous.Term != holder.ModRevision)
         {
@@ -258,8 +322,23 @@ internal sealed partial class EtcdLeadership : BackgroundService, ILeadership, I
     {
         var term = _status.Term;
         _status = LeadershipStatus.NoLeaderKnown;
-        (_abandonedLease, _leaseId) = (_leaseId, 0); // revoked next round if etcd answers; else it runs out there
+        // Not revoked: left to run out in etcd, so a successor is elected only after it, at least StepDownMargin
+        // after this aggregator stopped acting, as a successor whose predecessor's lease expired assumes.
+        _leaseId = 0;
         CoordinationLog.SteppedDown(_logger, _name, term, reason);
+    }
+
+    /// <summary><c>{prefix}/{region}/resigned/{term:D20}</c>: this term ended by resigning (zero-padded, so keys sort as terms do).</summary>
+    private ByteString ResignedKey(long term) => ByteString.CopyFromUtf8($"{RegionPrefix}/resigned/{term.ToString("D20", System.Globalization.CultureInfo.InvariantCulture)}");
+
+    /// <summary>The end of the <c>resigned/</c> range ('/' + 1 = '0').</summary>
+    private ByteString ResignedRangeEnd => ByteString.CopyFromUtf8($"{RegionPrefix}/resigned0");
+
+    /// <summary>Marks <paramref name="term"/> as resigned, on a lease of its own so markers do not pile up.</summary>
+    private async Task MarkResignedAsync(long term, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var lease = await _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)ResignedMarkerTtl.TotalSeconds }, deadline: deadline, cancellationToken: cancellationToken);
+        await _client.PutAsync(new PutRequest { Key = ResignedKey(term), Value = ByteString.CopyFromUtf8(_name), Lease = lease.ID }, deadline: deadline, cancellationToken: cancellationToken);
     }
 
     public DateTime Deadline() => DateTime.UtcNow + _options.RequestTimeout;

@@ -24,6 +24,15 @@ public interface ILeadership
 /// <param name="ActUntil">Until when this aggregator may act as leader (null when it does not lead, or leads alone).</param>
 public sealed record LeadershipStatus(bool IsLeader, string? Holder, string? Address, long Term, DateTimeOffset? ActUntil)
 {
+    /// <summary>
+    /// For a term this aggregator holds: how long before the term began the previous leader had surely stopped
+    /// acting. <c>StepDownMargin</c> when the term it saw last ended by its lease running out (a crash, a
+    /// partition: the old leader stopped acting at least that long before its lease expired); zero when that
+    /// term or a later one resigned, when no previous term was seen, and without coordination.
+    /// docs/failover.md, "Several aggregators".
+    /// </summary>
+    public TimeSpan PredecessorQuiet { get; init; }
+
     public static LeadershipStatus NoLeaderKnown { get; } = new(false, null, null, 0, null);
 
     /// <summary>"agg-a at 10.0.0.1:7300" (or the name alone without an address); null when no leader is known.</summary>
@@ -48,4 +57,14 @@ public static class LeaderLease
 {
     public static DateTimeOffset ActUntil(DateTimeOffset renewalSentAt, TimeSpan grantedTtl, TimeSpan stepDownMargin) =>
         renewalSentAt + grantedTtl - stepDownMargin;
+
+    /// <summary>
+    /// What a newly elected leader may assume of its predecessor: it stopped acting <paramref name="stepDownMargin"/>
+    /// before this term began if the term seen last (<paramref name="observedTerm"/>, 0 if none) ended by its lease
+    /// running out, which is the case when neither it nor a later term left a resignation marker
+    /// (<paramref name="resignedSinceObserved"/>). A resigning leader revokes its lease at once, so nothing is
+    /// assumed then; nor when no term was seen.
+    /// </summary>
+    public static TimeSpan PredecessorQuiet(long observedTerm, long resignedSinceObserved, TimeSpan stepDownMargin) =>
+        observedTerm > 0 && resignedSinceObserved == 0 ? stepDownMargin : TimeSpan.Zero;
 }

@@ -62,7 +62,7 @@ internal sealed partial class FailoverController(
         var status = leadership.Status(time.GetUtcNow());
         if (status.IsLeader)
         {
-            await ResumeAsync(status.Term, "aggregator restarted", cancellationToken);
+            await ResumeAsync(status.Term, status.PredecessorQuiet, "aggregator restarted", cancellationToken);
         }
 
         _loaded.TrySetResult();
@@ -72,11 +72,14 @@ internal sealed partial class FailoverController(
     /// <summary>
     /// Takes over the durable state of every cluster for <paramref name="term"/>: published primary, pending
     /// promotion, former primary and epochs. The previous holder (this process before a restart, or another
-    /// aggregator) may have granted a lease just before it stopped, so each primary is assumed to hold one now.
+    /// aggregator) may have granted a lease just before it stopped acting, so each primary is assumed to hold one
+    /// granted then: <paramref name="predecessorQuiet"/> before now when the previous leader's lease ran out in
+    /// etcd (it stopped acting at least its StepDownMargin earlier), now otherwise.
     /// </summary>
-    private async Task ResumeAsync(long term, string why, CancellationToken cancellationToken)
+    private async Task ResumeAsync(long term, TimeSpan predecessorQuiet, string why, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var lastGrantAssumed = now - predecessorQuiet;
         var saved = await clusterState.ListPrimariesAsync(cancellationToken);
         foreach (var (cluster, epoch) in await clusterState.ListEpochsAsync(cancellationToken))
         {
@@ -92,7 +95,7 @@ internal sealed partial class FailoverController(
                 {
                     Primary = record.Primary,
                     Since = now,
-                    LastGrantAt = now, // a lease granted by the previous holder must be assumed to run its course
+                    LastGrantAt = lastGrantAssumed, // a lease granted by the previous holder must be assumed to run its course
                     PendingCandidate = record.PendingCandidate,
                     PendingEpoch = record.PendingEpoch,
                 };
@@ -120,7 +123,7 @@ internal sealed partial class FailoverController(
             {
                 lock (track)
                 {
-                    track.Memory = memory with { LastGrantAt = now };
+                    track.Memory = memory with { LastGrantAt = lastGrantAssumed };
                 }
 
                 await SaveQuietlyAsync(cluster, track);
@@ -267,7 +270,7 @@ internal sealed partial class FailoverController(
             {
                 try
                 {
-                    await ResumeAsync(status.Term, $"this aggregator took over as leader (term {status.Term})", stoppingToken);
+                    await ResumeAsync(status.Term, status.PredecessorQuiet, $"this aggregator took over as leader (term {status.Term})", stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

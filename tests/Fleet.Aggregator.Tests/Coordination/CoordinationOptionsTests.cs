@@ -67,4 +67,12 @@ public sealed class CoordinationOptionsTests
         var sent = new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
         Assert.Equal(sent.AddSeconds(4), LeaderLease.ActUntil(sent, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(2)));
     }
+
+    [Theory]
+    [InlineData(0, 0, 0)] // no term seen: nothing assumed
+    [InlineData(42, 0, 2000)] // the term seen ended and no term since resigned: its lease ran out
+    [InlineData(42, 1, 0)] // it (or a later term) resigned, revoking its lease at once: nothing assumed
+    [InlineData(42, 3, 0)]
+    public void PredecessorQuiet_TheMarginOnlyWhenTheLastTermSeenEndedByItsLeaseRunningOut(long observedTerm, long resignedSince, int expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), LeaderLease.PredecessorQuiet(observedTerm, resignedSince, TimeSpan.FromSeconds(2)));
 }

@@ -70,6 +70,8 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
         output.WriteLine($"{leader.Name} resigned; {next.Name} leads {clock.ElapsedMilliseconds} ms later");
         Assert.NotEqual(leader.Name, next.Name);
         Assert.True(next.Status(DateTimeOffset.UtcNow).Term > term, "a new term has a higher revision");
+        // The old leader resigned (it may have acted just before): the successor assumes no quiet time before its term.
+        Assert.Equal(TimeSpan.Zero, next.Status(DateTimeOffset.UtcNow).PredecessorQuiet);
     }
 
     [Fact]
@@ -90,12 +92,14 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
             proxies.ForEach(p => p.Partition());
             DateTimeOffset? stoppedActing = null;
             DateTimeOffset? successorActing = null;
+            DateTimeOffset? lastActUntil = null;
             var overlaps = 0;
             var deadline = cutAt + TimeSpan.FromSeconds(20);
             while (successorActing is null && DateTimeOffset.UtcNow < deadline)
             {
                 // Both views at one instant, as the controllers would ask them before acting.
                 var now = DateTimeOffset.UtcNow;
+                lastActUntil = cut.Status(now).ActUntil ?? lastActUntil;
                 var (cutActs, successorActs) = (cut.IsLeader(now), others.Any(o => o.IsLeader(now)));
                 overlaps += cutActs && successorActs ? 1 : 0;
                 stoppedActing ??= cutActs ? null : now;
@@ -110,8 +114,15 @@ public sealed class EtcdLeadershipTests(EtcdClusterFixture etcd, ITestOutputHelp
             Assert.True(stoppedActing <= successorActing, "the cut leader was still acting when its successor began");
             Assert.False(cut.Status(DateTimeOffset.UtcNow).IsLeader);
 
-            proxies.ForEach(p => p.Heal());
+            // The margin a successor relies on: the cut leader's last moment to act was at least StepDownMargin before
+            // the successor's first, and the successor (which saw agg-cut's term end without a resignation) says so.
             var successor = others.Single(o => o.IsLeader(DateTimeOffset.UtcNow));
+            Assert.NotNull(lastActUntil);
+            Assert.True(successorActing >= lastActUntil + Margin,
+                $"the successor acted {(successorActing - lastActUntil)?.TotalMilliseconds:F0} ms after agg-cut's last moment to act; the margin is {Margin.TotalMilliseconds:F0} ms");
+            Assert.Equal(Margin, successor.Status(DateTimeOffset.UtcNow).PredecessorQuiet);
+
+            proxies.ForEach(p => p.Heal());
             var healedAt = DateTimeOffset.UtcNow;
             var seen = await WaitAsync(() => cut.Status(DateTimeOffset.UtcNow), s => s.Holder == successor.Name, "the healed old leader to follow its successor", TimeSpan.FromSeconds(20),
                 () => string.Join('\n', group.Logs.Entries));
