@@ -101,6 +101,50 @@ public sealed partial class FailoverChaosTests
         Assert.True(tookOver);
     }
 
+    /// <summary>
+    /// The primary's whole node (agent stopped, postmaster killed) and the leader aggregator (SIGKILL) lost at the
+    /// same instant: the follower must wait for the leader's lease to run out, take over, and fail over on its own.
+    /// </summary>
+    [Fact]
+    public async Task PrimaryNodeAndLeaderAggregatorLostAtOnce_TheFollowerTakesOverAndFailsOver_OneWritablePrimary_NoLoss()
+    {
+        await using var etcd = await EtcdCluster.StartAsync(3);
+        var prefix = "/fleet-chaos-" + Guid.NewGuid().ToString("N")[..8];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
+        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
+        {
+            Synchronous = true,
+            AggregatorSettings = SeparateAggregator.Coordination("agg-1", prefix, etcd, fast: true),
+            AgentSettings = new Dictionary<string, string?> { ["Aggregator:Endpoints:1"] = leader.Grpc.ToString() },
+        }, Output.WriteLine);
+        var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
+        await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
+        await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
+        await writer.WaitForAcknowledgementsAsync("node0", 20);
+
+        var lostAt = writer.Now;
+        var stopAgent = chaos.Fleet.Agents[0].StopAsync();
+        postgres.Primary.KillPostmaster();
+        await leader.KillAsync();
+        await stopAgent.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var first = await writer.WaitForWriteOnOtherNodeAsync("node0", TimeSpan.FromSeconds(45));
+        await writer.WaitForAcknowledgementsAsync(first.Node, 20);
+        await writer.StopAsync();
+        Output.WriteLine($"writable again on {first.Node} {(first.At - lostAt).TotalMilliseconds:F0} ms after the node and the leader were lost (lease TTL 2 s, margin 1 s)");
+        Assert.True((await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("isLeader").GetBoolean(), "agg-1 leads");
+        Assert.Null(WriteHistory.FindSplitBrain(writer.Acknowledgements));
+        await AssertNoAcknowledgedWriteMissingAsync(scenario, first.Node);
+        foreach (var replica in postgres.Replicas.Where(r => r.Name != first.Node))
+        {
+            Assert.False(await PostgresProbe.IsWritableAsync(replica.ConnectionString), $"{replica.Name} must not be writable next to {first.Node}");
+        }
+
+        var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == first.Node, $"agg-1 publishes {first.Node} as primary", TimeSpan.FromSeconds(20));
+        Assert.Equal(1UL, cluster.Summary.Epoch);
+    }
+
     private static async Task<int> ConnectedNodesAsync(HttpClient http, Uri aggregatorHttp)
     {
         try
