@@ -52,13 +52,13 @@ internal sealed partial class FailoverController
         if (!advanced.Succeeded)
         {
             FailoverLog.EpochAdvanceFailed(logger, cluster, current, advanced.CurrentEpoch);
-            monitor.SetEpoch(cluster, advanced.CurrentEpoch);
+            epochs.Set(cluster, advanced.CurrentEpoch);
             await FailAsync(decision, "epoch", $"the epoch moved from {current} to {advanced.CurrentEpoch} under us", watch);
             return;
         }
 
         var epoch = current + 1;
-        monitor.SetEpoch(cluster, epoch);
+        epochs.Set(cluster, epoch);
         decision.Epoch = epoch;
         decision.Id = $"{cluster}/{epoch}";
         ClusterMemory before;
@@ -301,7 +301,7 @@ internal sealed partial class FailoverController
         FailoverLog.RejoinSent(logger, node.Cluster, node.Node, primary);
         var outcome = await SendRecordedAsync(
             node,
-            new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Rejoin = new RejoinCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
+            new AggregatorCommand { Epoch = epochs.Epoch(node.Cluster), Rejoin = new RejoinCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
             RejoinTimeout,
             $"rejoin as a replica of {primary}");
         lock (track)
@@ -330,7 +330,7 @@ internal sealed partial class FailoverController
             FailoverLog.Repointing(logger, node.Cluster, node.Node, primary);
             outcome = await SendRecordedAsync(
                 node,
-                new AggregatorCommand { Epoch = monitor.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
+                new AggregatorCommand { Epoch = epochs.Epoch(node.Cluster), Follow = new FollowCommand { Upstream = Upstream(new NodeKey(node.Cluster, primary), node.Node) } },
                 FollowTimeout,
                 $"repointed to {primary} (it did not stream from it)");
         }

@@ -162,9 +162,9 @@ internal sealed partial class FailoverController
 
     private void CheckEpoch(string cluster, ulong? expectedEpoch)
     {
-        if (expectedEpoch is { } expected && expected != monitor.Epoch(cluster))
+        if (expectedEpoch is { } expected && expected != epochs.Epoch(cluster))
         {
-            throw new RequestRefusedException(RefusalKind.StaleEpoch, $"expected epoch {expected}, but the cluster is at epoch {monitor.Epoch(cluster)}");
+            throw new RequestRefusedException(RefusalKind.StaleEpoch, $"expected epoch {expected}, but the cluster is at epoch {epochs.Epoch(cluster)}");
         }
     }
 

@@ -26,7 +26,7 @@ internal sealed partial class FailoverController(
     IClusterStateStore clusterState,
     IFleetStore store,
     EventRecorder recorder,
-    FleetMonitor monitor,
+    ClusterEpochs epochs,
     FleetChangeFeed feed,
     IOptions<FailoverOptions> failoverOptions,
     IOptions<AggregatorOptions> aggregatorOptions,
@@ -64,6 +64,21 @@ internal sealed partial class FailoverController(
         {
             await ResumeAsync(status.Term, status.PredecessorQuiet, "aggregator restarted", cancellationToken);
         }
+        else
+        {
+            // A follower shows the epochs it can read now; it takes over the whole state when it is elected.
+            try
+            {
+                foreach (var (cluster, epoch) in await clusterState.ListEpochsAsync(cancellationToken))
+                {
+                    epochs.Set(cluster, epoch);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                FailoverLog.EpochsNotLoaded(logger, ex);
+            }
+        }
 
         _loaded.TrySetResult();
         await base.StartAsync(cancellationToken);
@@ -83,7 +98,7 @@ internal sealed partial class FailoverController(
         var saved = await clusterState.ListPrimariesAsync(cancellationToken);
         foreach (var (cluster, epoch) in await clusterState.ListEpochsAsync(cancellationToken))
         {
-            monitor.SetEpoch(cluster, epoch);
+            epochs.Set(cluster, epoch);
         }
 
         foreach (var record in saved)
@@ -131,7 +146,6 @@ internal sealed partial class FailoverController(
         }
 
         Volatile.Write(ref _actingTerm, term);
-        await monitor.TakeOverAlertsAsync(term, cancellationToken);
     }
 
     /// <summary>True while this aggregator leads and has taken over the state of its current term.</summary>
@@ -342,7 +356,7 @@ internal sealed partial class FailoverController(
 
         try
         {
-            _ = commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = monitor.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None);
+            _ = commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = epochs.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None);
         }
         catch (NotLeaderException)
         {
@@ -451,7 +465,7 @@ internal sealed partial class FailoverController(
             former = track.FormerPrimary;
         }
 
-        return clusterState.SavePrimaryAsync(new ClusterPrimary(cluster, memory.Primary, monitor.Epoch(cluster), memory.PendingCandidate, memory.PendingEpoch) { FormerPrimary = former }, cancellationToken);
+        return clusterState.SavePrimaryAsync(new ClusterPrimary(cluster, memory.Primary, epochs.Epoch(cluster), memory.PendingCandidate, memory.PendingEpoch) { FormerPrimary = former }, cancellationToken);
     }
 
     private async Task SaveQuietlyAsync(string cluster, ClusterTrack track)

@@ -58,4 +58,8 @@ internal static partial class FailoverLog
     [LoggerMessage(EventId = 6014, EventName = "AuditNotStored", Level = LogLevel.Error,
         Message = "Cluster {Cluster}: the audit record of a decision could not be stored; the record: {Decision}")]
     public static partial void AuditFailed(ILogger logger, string cluster, string decision, Exception exception);
+
+    [LoggerMessage(EventId = 6015, EventName = "EpochsNotLoaded", Level = LogLevel.Warning,
+        Message = "The clusters' epochs could not be read at start; this follower shows them once it leads")]
+    public static partial void EpochsNotLoaded(ILogger logger, Exception exception);
 }

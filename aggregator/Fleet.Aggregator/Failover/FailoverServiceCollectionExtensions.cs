@@ -11,6 +11,8 @@ internal static class FailoverServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<FailoverOptions>, FailoverOptionsValidator>();
         services.AddOptions<FailoverOptions>().Bind(configuration.GetSection(FailoverOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<CommandTracker>();
+        services.AddSingleton<ClusterEpochs>();
+        services.AddSingleton<IEpochView>(sp => sp.GetRequiredService<ClusterEpochs>());
         services.AddSingleton<FailoverController>();
         services.AddHostedService(sp => sp.GetRequiredService<FailoverController>());
         services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FailoverController>());

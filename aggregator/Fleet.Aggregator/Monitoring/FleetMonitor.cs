@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Fleet.Aggregator.Configuration;
+using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Health;
 using Fleet.Aggregator.Ingest;
 using Fleet.Aggregator.State;
@@ -21,41 +22,30 @@ internal sealed class FleetMonitor(
     AlertRuleSet rules,
     IFleetStore store,
     EventRecorder recorder,
+    AlertBook alerts,
+    FleetReader reader,
+    ILeadership leadership,
     IOptions<AggregatorOptions> options,
     TimeProvider time,
-    ILogger<FleetMonitor> logger) : BackgroundService, ILinkObserver, IAlertView, IEpochView
+    ILogger<FleetMonitor> logger) : BackgroundService, ILinkObserver
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
 
     private readonly ConcurrentDictionary<NodeKey, AgentPresence> _presence = new();
-    private readonly ConcurrentDictionary<string, ulong> _epochs = new(StringComparer.Ordinal);
-    private AlertTracker _tracker = new(rules);
-    private FleetReader? _reader;
+    // The leadership term whose stored alerts this monitor has taken over (-1: none yet).
+    private long _alertsTerm = -1;
 
-    public IReadOnlyList<Alert> ActiveAlerts(string? cluster) =>
-        cluster is null ? _tracker.GetActiveAlerts() : _tracker.ListAlerts(new ListAlertsRequest { Cluster = cluster });
-
-    public ulong Epoch(string cluster) => _epochs.GetValueOrDefault(cluster);
-
-    public void SetEpoch(string cluster, ulong epoch) => _epochs[cluster] = epoch;
-
-    /// <summary>The reader is built from this monitor (it is the alert and epoch view), so it is attached after construction.</summary>
-    public void Attach(FleetReader reader) => _reader = reader;
+    private AlertTracker Tracker => alerts.Tracker;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Each start takes a fresh block of alert ids, so ids stay unique across restarts.
         var block = (ulong)await store.NextSequenceValueAsync("alert-id-block", cancellationToken);
-        _tracker = new AlertTracker(rules, (block << 32) | 1, options.Value.Link.StaleAfter);
-        var restored = _tracker.Restore(await store.ListActiveAlertsAsync(null, cancellationToken));
-        var epochs = await store.ListEpochsAsync(cancellationToken);
-        foreach (var (cluster, epoch) in epochs)
-        {
-            _epochs[cluster] = epoch;
-        }
-
-        MonitorLog.Restored(logger, restored, epochs.Count);
+        var tracker = new AlertTracker(rules, (block << 32) | 1, options.Value.Link.StaleAfter);
+        var restored = tracker.Restore(await store.ListActiveAlertsAsync(null, cancellationToken));
+        alerts.Tracker = tracker;
+        MonitorLog.Restored(logger, restored);
         fleet.Changed += OnChanged;
         await base.StartAsync(cancellationToken);
     }
@@ -67,11 +57,11 @@ internal sealed class FleetMonitor(
     }
 
     /// <summary>
-    /// On gaining leadership with a shared store: the alerts the previous leader stored become this
+    /// On gaining leadership (checked every sweep) with a shared store: the alerts the previous leader stored become this
     /// tracker's (same incident, same id), those that no longer hold here are stored resolved, and
     /// this tracker's active alerts are stored (the previous leader may not have seen them).
     /// </summary>
-    public async Task TakeOverAlertsAsync(long term, CancellationToken cancellationToken)
+    private async Task TakeOverAlertsAsync(long term, CancellationToken cancellationToken)
     {
         if (!store.IsShared)
         {
@@ -90,14 +80,14 @@ internal sealed class FleetMonitor(
             return;
         }
 
-        var resolved = _tracker.Adopt(stored, time.GetUtcNow());
+        var resolved = Tracker.Adopt(stored, time.GetUtcNow());
         foreach (var alert in resolved)
         {
             recorder.RecordAlert(alert);
             recorder.Record(EventKind.Alert, alert.Cluster, alert.Node, $"{alert.Rule} resolved: no longer holds as seen by the new leader", [alert.Message]);
         }
 
-        foreach (var alert in _tracker.GetActiveAlerts())
+        foreach (var alert in Tracker.GetActiveAlerts())
         {
             recorder.RecordAlert(alert);
         }
@@ -128,6 +118,12 @@ internal sealed class FleetMonitor(
             try
             {
                 var now = time.GetUtcNow();
+                if (leadership.Status(now) is { IsLeader: true } status && status.Term != _alertsTerm)
+                {
+                    _alertsTerm = status.Term;
+                    await TakeOverAlertsAsync(status.Term, stoppingToken);
+                }
+
                 Sweep(now);
                 if (now >= nextPrune)
                 {
@@ -174,7 +170,7 @@ internal sealed class FleetMonitor(
     {
         var input = new NodeHealthInput(record.Key.Cluster, record.Key.Node, record.Hello.Identity.Region, record.Snapshot,
             record.LastActivity, record.Connected, record.Archive);
-        foreach (var transition in _tracker.Evaluate(input, now))
+        foreach (var transition in Tracker.Evaluate(input, now))
         {
             var alert = transition.Alert;
             MonitorLog.AlertTransition(logger, alert.Rule, alert.Cluster, alert.Node, transition.From.ToString(), transition.To.ToString(), transition.Reason);
@@ -218,12 +214,7 @@ internal sealed class FleetMonitor(
 
     private void PublishNode(NodeRecord record, bool stale, bool appeared = false)
     {
-        if (_reader is null)
-        {
-            return;
-        }
-
-        var node = _reader.ToNode(record, includeSnapshot: true);
+        var node = reader.ToNode(record, includeSnapshot: true);
         var change = new FleetChange { Time = Timestamp.FromDateTimeOffset(time.GetUtcNow()) };
         if (stale)
         {

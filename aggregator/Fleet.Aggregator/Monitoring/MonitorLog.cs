@@ -20,8 +20,8 @@ internal static partial class MonitorLog
     public static partial void SweepFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4005, EventName = "Restored", Level = LogLevel.Information,
-        Message = "Restored {Alerts} active alerts and {Epochs} cluster epochs from the store")]
-    public static partial void Restored(ILogger logger, int alerts, int epochs);
+        Message = "Restored {Alerts} active alerts from the store")]
+    public static partial void Restored(ILogger logger, int alerts);
 
     [LoggerMessage(EventId = 4010, EventName = "EventTailFailed", Level = LogLevel.Warning,
         Message = "Could not read new events from the shared store after event {LastId}; trying again")]

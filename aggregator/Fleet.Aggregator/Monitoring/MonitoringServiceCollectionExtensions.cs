@@ -12,17 +12,12 @@ internal static class MonitoringServiceCollectionExtensions
         services.TryAddSingleton<EventRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<EventRecorder>());
         services.AddHostedService<SharedEventTail>();
+        services.TryAddSingleton<AlertBook>();
+        services.TryAddSingleton<IAlertView>(sp => sp.GetRequiredService<AlertBook>());
+        services.TryAddSingleton<FleetReader>();
         services.TryAddSingleton<FleetMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<FleetMonitor>());
         services.AddSingleton<ILinkObserver>(sp => sp.GetRequiredService<FleetMonitor>());
-        services.TryAddSingleton<IAlertView>(sp => sp.GetRequiredService<FleetMonitor>());
-        services.TryAddSingleton<IEpochView>(sp => sp.GetRequiredService<FleetMonitor>());
-        services.TryAddSingleton(sp =>
-        {
-            var reader = ActivatorUtilities.CreateInstance<FleetReader>(sp);
-            sp.GetRequiredService<FleetMonitor>().Attach(reader);
-            return reader;
-        });
         return services;
     }
 }
