@@ -33,7 +33,7 @@ internal sealed partial class FailoverController
         var decided = await RunOperatorDecisionAsync(decision, track, chosen?.Node, refusal, $"switchover requested by {actor}: {reason}", requireFence: true, "switchover", cancellationToken);
         if (decided.Outcome == DecisionOutcome.Completed)
         {
-            _ = RejoinAsync(new(cluster, memory.Primary), track);
+            _work.Track(RejoinAsync(new(cluster, memory.Primary), track));
         }
 
         return decided;

@@ -46,6 +46,9 @@ internal sealed partial class FailoverController(
     // The leadership term whose state this controller has taken over (0: Mode None, or none yet).
     private long _actingTerm;
 
+    // Adoption, rejoin, repoint, saves and lease grants started from the ingest path: awaited on stop.
+    private readonly BackgroundWork _work = new();
+
     private FailoverOptions Options => failoverOptions.Value;
 
     private TimeSpan SilentAfter => aggregatorOptions.Value.Link.ReportInterval * 1.5;
@@ -195,7 +198,7 @@ internal sealed partial class FailoverController(
 
         if (recognised)
         {
-            _ = SaveQuietlyAsync(cluster, track);
+            _work.Track(SaveQuietlyAsync(cluster, track));
         }
 
         if (memory.PostgresDownSince is not null || track.LastSummary.Length > 0)
@@ -203,29 +206,41 @@ internal sealed partial class FailoverController(
             _prompt.Writer.TryWrite(cluster); // the primary is down, or the last pass found it unhealthy
         }
 
-        if (node == memory.Primary)
+        var fromPrimary = node == memory.Primary;
+        var primaryRecord = fromPrimary ? null : PublishedPrimaryUp(cluster, memory.Primary);
+        var facts = new ReportFacts
         {
-            if (isPrimary && (up || StillWithinUnresponsiveTimeout(record.Snapshot)) && !track.Changing)
-            {
+            FromPublishedPrimary = fromPrimary,
+            ReportsPrimary = isPrimary,
+            Up = up,
+            UnresponsiveWithinTimeout = !up && StillWithinUnresponsiveTimeout(record.Snapshot),
+            Fenced = record.Fenced,
+            StrandedReplica = IsStrandedReplica(record),
+            ChangeInProgress = track.Changing,
+            PromotionPending = memory.PendingCandidate is not null,
+            FromPendingCandidate = node == memory.PendingCandidate,
+            SawPendingEpoch = record.HighestEpochSeen >= memory.PendingEpoch,
+            FormerPrimary = !fromPrimary && track.IsFormerPrimary(node),
+            RejoinDue = !fromPrimary && now >= track.RejoinNotBefore(node),
+            PublishedPrimaryUp = primaryRecord is not null,
+        };
+        switch (ReportPolicy.Decide(facts))
+        {
+            case ReportAction.Grant:
                 Grant(record, track, now);
-            }
-        }
-        else if (node == memory.PendingCandidate && isPrimary && up && record.HighestEpochSeen >= memory.PendingEpoch && track.TryBegin())
-        {
-            _ = AdoptAsync(record, track, memory);
-        }
-        else if ((isPrimary || record.Fenced || IsStrandedReplica(record)) && !track.Changing && track.IsFormerPrimary(node) && now >= track.RejoinNotBefore(node) && PublishedPrimaryUp(cluster, memory.Primary) is not null)
-        {
-            // A returning old primary: running as a primary, kept down and fenced by its agent after a crash or a
-            // fence, or left a replica that does not stream by a rejoin that failed half-way.
-            _ = RejoinAsync(record.Key, track);
-        }
-        else if (!isPrimary && up && !track.Changing && memory.PendingCandidate is null && !track.IsFormerPrimary(node)
-                 && PublishedPrimaryUp(cluster, memory.Primary) is { } primaryRecord
-                 && track.StrandedLongEnough(node, !StreamsFrom(record, primaryRecord), now, Options.FailoverTimeout))
-        {
-            // A replica that missed the Follow of the last change (its agent was away), or lost its upstream: repoint it.
-            _ = RepointAsync(record.Key, track);
+                break;
+            case ReportAction.Adopt when track.TryBegin():
+                _work.Track(AdoptAsync(record, track, memory));
+                break;
+            case ReportAction.Rejoin:
+                // A returning old primary: running as a primary, kept down and fenced by its agent after a crash or a
+                // fence, or left a replica that does not stream by a rejoin that failed half-way.
+                _work.Track(RejoinAsync(record.Key, track));
+                break;
+            case ReportAction.WatchStranded when track.StrandedLongEnough(node, !StreamsFrom(record, primaryRecord!), now, Options.FailoverTimeout):
+                // A replica that missed the Follow of the last change (its agent was away), or lost its upstream: repoint it.
+                _work.Track(RepointAsync(record.Key, track));
+                break;
         }
     }
 
@@ -239,6 +254,13 @@ internal sealed partial class FailoverController(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(PassAsync(stoppingToken), PromptAsync(stoppingToken));
+
+    /// <summary>Stops the pass and the prompt queue, then waits (within the host's shutdown time) for work already started.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await _work.DrainAsync(cancellationToken);
+    }
 
     /// <summary>Evaluates the clusters queued by <see cref="ReportApplied"/>, one at a time, as they come.</summary>
     private async Task PromptAsync(CancellationToken stoppingToken)
@@ -356,7 +378,7 @@ internal sealed partial class FailoverController(
 
         try
         {
-            _ = commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = epochs.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None);
+            _work.Track(commands.SendOneWayAsync(primary.Key, new AggregatorCommand { Epoch = epochs.Epoch(primary.Key.Cluster), LeaseGrant = grant }, CancellationToken.None));
         }
         catch (NotLeaderException)
         {
