@@ -28,21 +28,8 @@ public sealed partial class FailoverChaosTests
         // agg-k starts first, so it is elected; the fleet's aggregator then follows it.
         await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
         await using var proxy = TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, leader.Grpc.Port));
-        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
-        {
-            Synchronous = true,
-            AggregatorSettings = SeparateAggregator.Coordination("agg-1", prefix, etcd, fast: true),
-            AgentSettings = new Dictionary<string, string?>
-            {
-                ["Aggregator:Endpoints:1"] = proxy.HttpUri.ToString(),
-                ["Aggregator:ReconnectMaxDelay"] = "00:00:01",
-            },
-        }, Output.WriteLine);
+        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, proxy.HttpUri, http);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-        await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
-        // agg-k must hold every agent with current reports: it is the one that decides.
-        await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
-        await writer.WaitForAcknowledgementsAsync("node0", 20);
 
         using var etcdClient = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Endpoints));
         var clusterKey = $"{prefix}/local/{ChaosFleet.ClusterName}";
@@ -112,16 +99,8 @@ public sealed partial class FailoverChaosTests
         var prefix = "/fleet-chaos-" + Guid.NewGuid().ToString("N")[..8];
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
-        await using var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
-        {
-            Synchronous = true,
-            AggregatorSettings = SeparateAggregator.Coordination("agg-1", prefix, etcd, fast: true),
-            AgentSettings = new Dictionary<string, string?> { ["Aggregator:Endpoints:1"] = leader.Grpc.ToString() },
-        }, Output.WriteLine);
+        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, leader.Grpc, http);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
-        await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
-        await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
-        await writer.WaitForAcknowledgementsAsync("node0", 20);
 
         var lostAt = writer.Now;
         var stopAgent = chaos.Fleet.Agents[0].StopAsync();
@@ -143,6 +122,38 @@ public sealed partial class FailoverChaosTests
 
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == first.Node, $"agg-1 publishes {first.Node} as primary", TimeSpan.FromSeconds(20));
         Assert.Equal(1UL, cluster.Summary.Epoch);
+    }
+
+    /// <summary>
+    /// A synchronous writing fleet whose own aggregator (agg-1) follows <paramref name="leader"/>, which every agent
+    /// also reaches at <paramref name="leaderEndpoint"/>; returns once agg-k holds all three agents and node0 has
+    /// acknowledged 20 writes.
+    /// </summary>
+    private async Task<WritingScenario> StartUnderSeparateLeaderAsync(string prefix, EtcdCluster etcd, SeparateAggregator leader, Uri leaderEndpoint, HttpClient http)
+    {
+        var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
+        {
+            Synchronous = true,
+            AggregatorSettings = SeparateAggregator.Coordination("agg-1", prefix, etcd, fast: true),
+            AgentSettings = new Dictionary<string, string?>
+            {
+                ["Aggregator:Endpoints:1"] = leaderEndpoint.ToString(),
+                ["Aggregator:ReconnectMaxDelay"] = "00:00:01",
+            },
+        }, Output.WriteLine);
+        try
+        {
+            await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, scenario.Chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
+            // agg-k must hold every agent with current reports: it is the one that decides.
+            await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
+            await scenario.Writer.WaitForAcknowledgementsAsync("node0", 20);
+            return scenario;
+        }
+        catch
+        {
+            await scenario.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<int> ConnectedNodesAsync(HttpClient http, Uri aggregatorHttp)

@@ -1,49 +1,14 @@
-using System.Diagnostics;
 using Npgsql;
 
 namespace Fleet.Aggregator.Store;
 
-/// <summary>Retention as in the SQLite store: chunks of <see cref="SqliteFleetStore.PruneChunk"/> rows, one short transaction each.</summary>
+/// <summary>Retention (<see cref="StoreRetention"/>): each chunk one transaction of its own.</summary>
 internal sealed partial class PostgresFleetStore
 {
-    public async Task<PruneResult> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<PruneResult> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         Source();
-        var started = Stopwatch.GetTimestamp();
-        var cutoff = now - storeOptions.Retention;
-        var cutoffMs = StoreCodec.ToUnixMs(cutoff);
-
-        var events = await DeleteInChunksAsync(
-            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < @cutoff ORDER BY id LIMIT @chunk)", cutoffMs, cancellationToken);
-        if (await FindExcessCutoffAsync("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET @keep", storeOptions.MaxEvents, cancellationToken) is { } lastExcessEvent)
-        {
-            events += await DeleteInChunksAsync(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= @cutoff ORDER BY id LIMIT @chunk)", lastExcessEvent, cancellationToken);
-        }
-
-        var history = await DeleteInChunksAsync(
-            $"""
-            DELETE FROM alert_history WHERE seq IN (
-                SELECT seq FROM alert_history
-                WHERE time_ms < @cutoff AND alert_id NOT IN (SELECT id FROM alerts WHERE {StoreSql.ActiveAlertStates})
-                ORDER BY seq LIMIT @chunk)
-            """, cutoffMs, cancellationToken);
-        if (await FindExcessCutoffAsync("SELECT seq FROM alert_history ORDER BY seq DESC LIMIT 1 OFFSET @keep", storeOptions.MaxAlertHistory, cancellationToken) is { } lastExcessHistory)
-        {
-            history += await DeleteInChunksAsync(
-                "DELETE FROM alert_history WHERE seq IN (SELECT seq FROM alert_history WHERE seq <= @cutoff ORDER BY seq LIMIT @chunk)", lastExcessHistory, cancellationToken);
-        }
-
-        var resolved = await DeleteInChunksAsync(
-            "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE state = 3 /* RESOLVED */ AND state_ms < @cutoff LIMIT @chunk)", cutoffMs, cancellationToken);
-
-        var result = new PruneResult(events, history, resolved);
-        if (result.Total > 0)
-        {
-            logger.Pruned(events, history, resolved, cutoff, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
-
-        return result;
+        return StoreRetention.PruneAsync(storeOptions, now, DeleteInChunksAsync, FindExcessCutoffAsync, logger, cancellationToken);
     }
 
     private async Task<long?> FindExcessCutoffAsync(string sql, long keep, CancellationToken cancellationToken)
@@ -62,11 +27,11 @@ internal sealed partial class PostgresFleetStore
             {
                 await using var command = new NpgsqlCommand(sql, connection, transaction);
                 command.Parameters.AddWithValue("cutoff", cutoff);
-                command.Parameters.AddWithValue("chunk", SqliteFleetStore.PruneChunk);
+                command.Parameters.AddWithValue("chunk", StoreRetention.Chunk);
                 return await command.ExecuteNonQueryAsync(cancellationToken);
             }, cancellationToken);
             total += deleted;
-            if (deleted < SqliteFleetStore.PruneChunk)
+            if (deleted < StoreRetention.Chunk)
             {
                 return total;
             }
