@@ -4,6 +4,7 @@
 #         prometheus (promtool), chromium (dashboard test), prometheus-postgres-exporter (benchmarks),
 #         iproute2 + iptables (the network-namespace chaos tests),
 #         etcd-server (the aggregators' leader election tests: a real three-member cluster),
+#         prometheus-alertmanager (alert delivery tests: a real Alertmanager on a loopback port),
 #         e2fsprogs + util-linux (the storage-stall tests: an ext4 loop volume frozen with fsfreeze),
 #         a C toolchain (clang or gcc) + zlib1g-dev (the Native AOT agent's link step),
 #         podman + runc + debootstrap (the container images and their tests; the base image is made from
@@ -41,6 +42,7 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/i
 command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || missing+=(clang)
 [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+[ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
 [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
 { [ -x /usr/sbin/fsfreeze ] || [ -x /sbin/fsfreeze ]; } && { [ -x /usr/sbin/losetup ] || [ -x /sbin/losetup ]; } || missing+=(util-linux)
 command -v podman >/dev/null 2>&1 || missing+=(podman)

@@ -2,6 +2,7 @@ using Fleet.Aggregator.Api;
 using Fleet.Aggregator.Configuration;
 using Fleet.Aggregator.Dashboard;
 using Fleet.Aggregator.Coordination;
+using Fleet.Aggregator.Delivery;
 using Fleet.Aggregator.Failover;
 using Fleet.Aggregator.Health;
 using Fleet.Aggregator.Ingest;
@@ -55,6 +56,7 @@ public static class AggregatorHost
         services.AddSingleton<AgentSessions>();
         services.AddSingleton<IngestCounters>();
         services.AddFleetMonitoring();
+        services.AddAlertDelivery(builder.Configuration);
         services.AddCoordination(builder.Configuration);
         services.AddFailover(builder.Configuration);
         services.AddSingleton<AgentLinkService>();
