@@ -14,8 +14,9 @@ namespace Fleet.Aggregator.Tests.Delivery;
 
 /// <summary>
 /// A real aggregator delivering to a real Prometheus Alertmanager, whose webhook receiver is this test: an alert
-/// fired while the Alertmanager is not up yet arrives once it is (retried with backoff), with Fleet's labels and
-/// annotations, grouped by Alertmanager; when the condition ends, the resolution arrives too.
+/// fired while one Alertmanager of an HA pair is not up yet arrives there once it is (retried with backoff) and at
+/// its partner at once, with Fleet's labels and annotations, grouped by Alertmanager; when the condition ends, the
+/// resolution arrives too.
 /// </summary>
 public sealed class AlertmanagerDeliveryTests
 {
@@ -26,6 +27,9 @@ public sealed class AlertmanagerDeliveryTests
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var alertmanager = AlertmanagerProcess.Prepare(receiver.Url);
+        // The other member of an HA pair, up from the start: both must get every alert.
+        await using var partner = AlertmanagerProcess.Prepare(receiver.Url);
+        await partner.StartAsync();
         var ports = FreeTcpPort.PickConsecutive(2);
         var directory = Directory.CreateTempSubdirectory("fleet-am-test-").FullName;
         var app = AggregatorHost.Build(null, new Dictionary<string, string?>
@@ -37,6 +41,7 @@ public sealed class AlertmanagerDeliveryTests
             ["Logging:Console:LogLevel:Default"] = "None",
             ["Alerts:cpu_high:For"] = "00:00:00",
             ["Alertmanager:Endpoints:0"] = alertmanager.Url.ToString(),
+            ["Alertmanager:Endpoints:1"] = partner.Url.ToString(),
             ["Alertmanager:ResendInterval"] = "00:00:02",
             ["Alertmanager:ExternalUrl"] = $"http://127.0.0.1:{ports + 1}/",
         });
@@ -79,6 +84,8 @@ public sealed class AlertmanagerDeliveryTests
             Assert.Contains("97", annotations.GetProperty("value").GetString(), StringComparison.Ordinal);
             Assert.Equal("docs/alerts.md#cpu_high", annotations.GetProperty("runbook_url").GetString());
             Assert.Equal($"http://127.0.0.1:{ports + 1}/", held.GetProperty("generatorURL").GetString());
+
+            await PollAsync(async () => (await partner.AlertsAsync()).EnumerateArray().Any(a => a.GetProperty("labels").GetProperty("alertname").GetString() == "cpu_high"), "the HA partner to hold cpu_high too");
 
             var firing = await PollAsync(() => Task.FromResult(receiver.Notifications.FirstOrDefault(n => n.GetProperty("status").GetString() == "firing")), "the receiver to be notified of the firing alert");
             Assert.Equal("cpu_high", firing.GetProperty("groupLabels").GetProperty("alertname").GetString());
