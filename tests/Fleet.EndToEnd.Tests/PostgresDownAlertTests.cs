@@ -3,20 +3,38 @@ using Fleet.EndToEnd.Tests.Infrastructure;
 using Fleet.Protos.V1;
 using Grpc.Core;
 using Fleet.Testing;
+using Fleet.Testing.Alertmanager;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Fleet.EndToEnd.Tests;
 
-/// <summary>A fleet of its own: the test stops and restarts a replica's PostgreSQL.</summary>
-public sealed class PostgresDownFleetFixture : FleetFixture
+/// <summary>A fleet of its own, delivering its alerts to a real Alertmanager: the test stops and restarts a replica's PostgreSQL.</summary>
+public sealed class PostgresDownFleetFixture : FleetFixture, IAsyncLifetime
 {
     public static readonly TimeSpan PostgresDownFor = TimeSpan.FromSeconds(2);
+
+    // Its notifications go nowhere (port 9, discard): the test reads what it holds through its API.
+    public AlertmanagerProcess Alertmanager { get; } = AlertmanagerProcess.Prepare(new Uri("http://127.0.0.1:9/"));
+
+    public new async Task InitializeAsync()
+    {
+        await Alertmanager.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Alertmanager.DisposeAsync();
+    }
 
     protected override Dictionary<string, string?> AggregatorSettings() => new()
     {
         // docs/alerts.md: postgres_down, For 30 s by default.
         ["Alerts:postgres_down:For"] = "00:00:02",
         ["Link:StaleAfter"] = "00:00:10",
+        ["Alertmanager:Endpoints:0"] = Alertmanager.Url.ToString(),
+        ["Alertmanager:ResendInterval"] = "00:00:02",
     };
 }
 
@@ -72,6 +90,18 @@ public sealed class PostgresDownAlertTests(PostgresDownFleetFixture fixture) : I
         Assert.Equal(pending.Id, listedFiring.Id);
         Assert.Equal(Node, listedFiring.Node);
 
+        // The alert reached the Alertmanager, as a DBA on call would get it.
+        var delivered = await Poll.UntilAsync(
+            () => fixture.Alertmanager.AlertsAsync(),
+            a => a.EnumerateArray().Any(IsThisAlert),
+            FleetFixture.ConditionTimeout,
+            "the Alertmanager to hold postgres_down for node2",
+            a => a.ToString());
+        var held = delivered.EnumerateArray().Single(IsThisAlert);
+        Assert.Equal("critical", held.GetProperty("labels").GetProperty("severity").GetString());
+        Assert.Equal(FleetFixture.Region, held.GetProperty("labels").GetProperty("region").GetString());
+        Assert.Equal("active", held.GetProperty("status").GetProperty("state").GetString());
+
         // The node shows the outage; the primary no longer has node2 as a standby.
         var down = await Poll.UntilAsync(
             () => fixture.Api.GetNodeAsync(FleetFixture.Cluster, Node),
@@ -101,6 +131,14 @@ public sealed class PostgresDownAlertTests(PostgresDownFleetFixture fixture) : I
         Assert.NotNull(resolved.ResolvedAt);
         Assert.Equal(firing.FiringSince, resolved.FiringSince);
 
+        // ... and resolves there: Alertmanager holds it no longer as active.
+        await Poll.UntilAsync(
+            () => fixture.Alertmanager.AlertsAsync(),
+            a => !a.EnumerateArray().Any(x => IsThisAlert(x) && x.GetProperty("status").GetProperty("state").GetString() == "active"),
+            FleetFixture.ConditionTimeout,
+            "the Alertmanager to see postgres_down for node2 resolved",
+            a => a.ToString());
+
         var history = await Poll.UntilAsync(
             () => fixture.Api.ListAlertsAsync(new ListAlertsRequest { Cluster = FleetFixture.Cluster, Node = Node, State = AlertState.Resolved }),
             r => r.Alerts.Any(a => a.Id == pending.Id),
@@ -129,6 +167,9 @@ public sealed class PostgresDownAlertTests(PostgresDownFleetFixture fixture) : I
         await watchCts.CancelAsync();
         await reader.WaitAsync(FleetFixture.ConditionTimeout);
     }
+
+    private static bool IsThisAlert(System.Text.Json.JsonElement alert) =>
+        alert.GetProperty("labels") is var labels && labels.GetProperty("alertname").GetString() == Rule && labels.GetProperty("node").GetString() == Node;
 
     private static async Task<Alert> NextAsync(ChannelReader<Alert> reader, Func<Alert, bool> match)
     {
