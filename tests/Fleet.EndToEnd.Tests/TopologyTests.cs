@@ -209,6 +209,32 @@ public sealed class TopologyTests(SharedFleetFixture fixture)
         Assert.Equal(reason, error.Status.Detail);
     }
 
+    [Theory]
+    [InlineData("/api/v1/events?since=notadate", "since", "an ISO 8601 time")]
+    [InlineData("/api/v1/events?limit=-5", "limit", "a whole number from 1 to 1000")]
+    [InlineData("/api/v1/events?limit=100000", "limit", "a whole number from 1 to 1000")]
+    [InlineData("/api/v1/events?kind=FAILOVER", "kind", "one of EVENT_KIND_NODE_PRESENCE")]
+    [InlineData("/api/v1/alerts?state=bogus", "state", "one of ALERT_STATE_PENDING, ALERT_STATE_FIRING, ALERT_STATE_RESOLVED")]
+    [InlineData("/api/v1/alerts?min_severity=7", "min_severity", "one of SEVERITY_")]
+    public async Task BadQueryParameter_Is400NamingIt_NotAnUnfilteredAnswer(string path, string parameter, string accepted)
+    {
+        using var response = await fixture.Http.GetAsync(path).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout());
+        var error = document.RootElement.GetProperty("error").GetString();
+        Assert.StartsWith($"query parameter '{parameter}' must be ", error, StringComparison.Ordinal);
+        Assert.Contains(accepted, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/api/v1/events?since=2026-01-01T00:00:00Z&limit=5&kind=node_presence")]
+    [InlineData("/api/v1/alerts?state=FIRING&min_severity=SEVERITY_WARNING")]
+    public async Task GoodQueryParameters_AreAccepted(string path)
+    {
+        using var response = await fixture.Http.GetAsync(path).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task AggregatorMetrics_FleetFamiliesThenProcessInstrumentation_PromtoolValid()
     {

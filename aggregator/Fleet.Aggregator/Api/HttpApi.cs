@@ -1,4 +1,3 @@
-using System.Globalization;
 using Fleet.Protos.V1;
 using Fleet.Aggregator.Coordination;
 using Fleet.Aggregator.Requests;
@@ -21,40 +20,36 @@ internal static class HttpApi
         api.MapGet("/clusters", (FleetQueries queries) => Message(queries.ListClusters()));
         api.MapGet("/clusters/{cluster}", (string cluster, FleetQueries queries) => RunAsync(() => Task.FromResult(queries.GetCluster(cluster))));
         api.MapGet("/clusters/{cluster}/nodes/{node}", (string cluster, string node, FleetQueries queries) => RunAsync(() => Task.FromResult(queries.GetNode(cluster, node))));
-        api.MapGet("/alerts", async (HttpContext context, FleetQueries queries) =>
+        api.MapGet("/alerts", (HttpContext context, FleetQueries queries) => RunAsync(() =>
         {
             var query = context.Request.Query;
             var request = new ListAlertsRequest
             {
                 Cluster = query["cluster"].ToString(),
                 Node = query["node"].ToString(),
-                State = ParseEnum<AlertState>(query["state"], "ALERT_STATE_"),
-                MinSeverity = ParseEnum<Severity>(query["min_severity"], "SEVERITY_"),
+                State = QueryParameters.Enum<AlertState>(query, "state", "ALERT_STATE_"),
+                MinSeverity = QueryParameters.Enum<Severity>(query, "min_severity", "SEVERITY_"),
             };
-            return await RunAsync(() => queries.QueryAlertsAsync(request, context.RequestAborted));
-        });
-        api.MapGet("/events", async (HttpContext context, FleetQueries queries) =>
+            return queries.QueryAlertsAsync(request, context.RequestAborted);
+        }));
+        api.MapGet("/events", (HttpContext context, FleetQueries queries) => RunAsync(() =>
         {
             var query = context.Request.Query;
             var request = new ListEventsRequest
             {
                 Cluster = query["cluster"].ToString(),
                 Node = query["node"].ToString(),
-                Kind = ParseEnum<EventKind>(query["kind"], "EVENT_KIND_"),
+                Kind = QueryParameters.Enum<EventKind>(query, "kind", "EVENT_KIND_"),
                 PageToken = query["page_token"].ToString(),
+                Limit = QueryParameters.Number(query, "limit", 1, 1000) ?? 0,
             };
-            if (query.TryGetValue("limit", out var limit) && uint.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var parsedLimit))
+            if (QueryParameters.Time(query, "since") is { } since)
             {
-                request.Limit = parsedLimit;
+                request.Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(since);
             }
 
-            if (query.TryGetValue("since", out var since) && DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedSince))
-            {
-                request.Since = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(parsedSince);
-            }
-
-            return await RunAsync(() => queries.QueryEventsAsync(request, context.RequestAborted));
-        });
+            return queries.QueryEventsAsync(request, context.RequestAborted);
+        }));
         api.MapGet("/watch", ServerSentEvents.StreamAsync);
         api.MapGet("/leadership", (ILeadership leadership, IOptions<CoordinationOptions> coordination, TimeProvider time) =>
         {
@@ -93,19 +88,6 @@ internal static class HttpApi
     private static IResult Refused(RequestRefusedException ex) => Problem(HttpStatusOf(ex.Kind), ex.Message);
 
     private static IResult Problem(int status, string detail) => Results.Json(new ProblemBody(detail), HttpApiJsonContext.Default.ProblemBody, statusCode: status);
-
-    /// <summary>Accepts "FIRING", "firing" or "ALERT_STATE_FIRING"; anything else means "no filter".</summary>
-    private static TEnum ParseEnum<TEnum>(string? value, string prefix)
-        where TEnum : struct, Enum
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return default;
-        }
-
-        var name = value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) ? value[prefix.Length..] : value;
-        return Enum.TryParse<TEnum>(name.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var parsed) ? parsed : default;
-    }
 }
 
 internal sealed record ProblemBody(string Error);
