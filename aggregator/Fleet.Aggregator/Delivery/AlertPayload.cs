@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Fleet.Aggregator.Health;
 using Fleet.Protos.V1;
 
 namespace Fleet.Aggregator.Delivery;
@@ -78,15 +79,7 @@ public static class AlertPayload
     public static string Subject(Alert alert)
     {
         ArgumentNullException.ThrowIfNull(alert);
-        var prefix = $"{alert.Rule}/{alert.Cluster}/{alert.Node}/";
-        if (!alert.Id.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            return string.Empty;
-        }
-
-        var rest = alert.Id.AsSpan(prefix.Length);
-        var slash = rest.LastIndexOf('/');
-        return slash < 0 ? string.Empty : rest[..slash].ToString();
+        return AlertTracker.TryParseId(alert, out var subject, out _) ? subject : string.Empty;
     }
 
     private static void WriteAlert(Utf8JsonWriter json, Alert alert, string region, DateTimeOffset now, AlertDeliveryOptions options, bool withStatus = false)

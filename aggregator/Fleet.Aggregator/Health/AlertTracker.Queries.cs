@@ -285,7 +285,8 @@ public sealed partial class AlertTracker
         return resolved;
     }
 
-    private static bool TryParseId(Alert alert, out string subject, out ulong sequence)
+    /// <summary>Reads the subject and sequence out of an id this tracker made ("rule/cluster/node[/subject]/sequence").</summary>
+    internal static bool TryParseId(Alert alert, out string subject, out ulong sequence)
     {
         subject = string.Empty;
         sequence = 0;
