@@ -29,7 +29,12 @@ internal interface IFleetStore
     // ---- Events -------------------------------------------------------------------------------------
 
     /// <summary>Appends one event and returns the ID assigned to it. The argument is not modified.</summary>
-    Task<ulong> AppendEventAsync(Event fleetEvent, CancellationToken cancellationToken);
+    async Task<ulong> AppendEventAsync(Event fleetEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fleetEvent);
+        var ids = await AppendEventsAsync([fleetEvent], cancellationToken);
+        return ids[0];
+    }
 
     /// <summary>
     /// Appends events in one transaction and returns their IDs in the same order. IDs only grow and are

@@ -7,13 +7,6 @@ namespace Fleet.Aggregator.Store;
 /// <summary>Events, alerts, epochs, published primaries, audit and sequences: the same rows and rules as the SQLite store.</summary>
 internal sealed partial class PostgresFleetStore
 {
-    public async Task<ulong> AppendEventAsync(Event fleetEvent, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(fleetEvent);
-        var ids = await AppendEventsAsync([fleetEvent], cancellationToken);
-        return ids[0];
-    }
-
     public Task<IReadOnlyList<ulong>> AppendEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);

@@ -6,13 +6,6 @@ namespace Fleet.Aggregator.Store;
 /// <summary>Events: columns for the filters (time, kind, cluster, node), the Event message (without its ID) as payload.</summary>
 internal sealed partial class SqliteFleetStore
 {
-    public async Task<ulong> AppendEventAsync(Event fleetEvent, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(fleetEvent);
-        var ids = await AppendEventsAsync([fleetEvent], cancellationToken);
-        return ids[0];
-    }
-
     public Task<IReadOnlyList<ulong>> AppendEventsAsync(IReadOnlyList<Event> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(events);

@@ -53,7 +53,7 @@ public sealed class DurabilityTests : IAsyncLifetime
     [Fact]
     public async Task Dispose_CheckpointsTheWalIntoTheDatabaseFile()
     {
-        await temp.SqliteStore.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), CancellationToken.None).DefaultTimeout();
+        await temp.Store.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), CancellationToken.None).DefaultTimeout();
         await temp.SqliteStore.QueryEventsAsync(new EventQuery(), CancellationToken.None).DefaultTimeout();
         Assert.True(File.Exists(temp.Path + "-wal"));
 
@@ -70,7 +70,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         using var canceled = new CancellationTokenSource();
         await canceled.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.SqliteStore.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), canceled.Token)).DefaultTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.Store.AppendEventAsync(NewEvent("a", "n", EventKind.Command, T0), canceled.Token)).DefaultTimeout();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.SqliteStore.TryAdvanceEpochAsync("a", 0, 1, canceled.Token)).DefaultTimeout();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => temp.SqliteStore.QueryEventsAsync(new EventQuery(), canceled.Token)).DefaultTimeout();
 
@@ -120,7 +120,7 @@ public sealed class DurabilityTests : IAsyncLifetime
         for (var round = 0; round < 15; round++)
         {
             nodes.Add($"single-{round}");
-            expected.Add(await temp.SqliteStore.AppendEventAsync(NewEvent("a", nodes[^1], EventKind.Command, T0), CancellationToken.None).DefaultTimeout());
+            expected.Add(await temp.Store.AppendEventAsync(NewEvent("a", nodes[^1], EventKind.Command, T0), CancellationToken.None).DefaultTimeout());
             var batch = Enumerable.Range(0, 50).Select(i => NewEvent("a", $"batch-{round}-{i}", EventKind.Command, T0)).ToList();
             nodes.AddRange(batch.Select(e => e.Node));
             expected.AddRange(await temp.SqliteStore.AppendEventsAsync(batch, CancellationToken.None).DefaultTimeout());

@@ -54,7 +54,7 @@ public sealed class MigrationTests : IAsyncLifetime
     [Fact]
     public async Task Reopening_DoesNotReapplyMigrations()
     {
-        await temp.SqliteStore.AppendEventAsync(new Protos.V1.Event { Cluster = "orders" }, CancellationToken.None).DefaultTimeout();
+        await temp.Store.AppendEventAsync(new Protos.V1.Event { Cluster = "orders" }, CancellationToken.None).DefaultTimeout();
         var before = ReadVersionRows();
 
         var store = await temp.RestartAsync();

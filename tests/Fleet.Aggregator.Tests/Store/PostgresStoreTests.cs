@@ -32,8 +32,8 @@ public sealed class PostgresStoreTests(PostgresStoreServer server)
             }
 
             // Written through one, read through another; IDs and sequences are the region's, not each aggregator's.
-            var first = await stores[0].AppendEventAsync(NewEvent("orders", "orders-db-1", EventKind.FailoverDecision, T0, "from the leader"), CancellationToken.None);
-            var second = await stores[1].AppendEventAsync(NewEvent("orders", "orders-db-2", EventKind.AgentRejected, T0, "from a follower"), CancellationToken.None);
+            var first = await ((IFleetStore)stores[0]).AppendEventAsync(NewEvent("orders", "orders-db-1", EventKind.FailoverDecision, T0, "from the leader"), CancellationToken.None);
+            var second = await ((IFleetStore)stores[1]).AppendEventAsync(NewEvent("orders", "orders-db-2", EventKind.AgentRejected, T0, "from a follower"), CancellationToken.None);
             Assert.True(second > first);
             var seen = await stores[2].GetEventsAfterAsync(0, 10, CancellationToken.None);
             Assert.Equal(["from the leader", "from a follower"], seen.Select(e => e.Message));
