@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Fleet.Chaos;
 using Fleet.Protos.V1;
 using Fleet.Testing.Etcd;
@@ -91,7 +90,7 @@ internal static class TrialRunner
 
             if (leader is not null)
             {
-                await WaitUntilFollowingAsync(chaos, leader);
+                await leader.WaitUntilLeadingAsync(chaos.Fleet.AggregatorHttp, ChaosFleet.ClusterName, 3, TimeSpan.FromSeconds(30));
             }
 
             // Steady writes: node0 has acknowledged 20 rows. The fault comes a random moment later.
@@ -193,39 +192,6 @@ internal static class TrialRunner
             {
                 await etcd.DisposeAsync();
             }
-        }
-    }
-
-    /// <summary>The fleet's aggregator names the separate one as leader, and the leader holds all three agents.</summary>
-    private static async Task WaitUntilFollowingAsync(ChaosFleet chaos, SeparateAggregator leader)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var follows = (await SeparateAggregator.LeadershipAsync(http, chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k";
-            var held = false;
-            try
-            {
-                var cluster = await http.GetFromJsonAsync<System.Text.Json.JsonElement>(new Uri(leader.Http, $"/api/v1/clusters/{ChaosFleet.ClusterName}"));
-                held = cluster.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("presence").GetString() == "AGENT_PRESENCE_CONNECTED") == 3;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                // Not answering yet.
-            }
-
-            if (follows && held)
-            {
-                return;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"the fleet's aggregator does not follow agg-k, or agg-k does not hold the three agents:\n{leader.Output}");
-            }
-
-            await Task.Delay(100);
         }
     }
 

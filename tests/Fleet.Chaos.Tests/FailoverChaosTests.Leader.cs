@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Fleet.Chaos.Faults;
 using Fleet.Protos.V1;
@@ -28,7 +27,7 @@ public sealed partial class FailoverChaosTests
         // agg-k starts first, so it is elected; the fleet's aggregator then follows it.
         await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
         await using var proxy = TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, leader.Grpc.Port));
-        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, proxy.HttpUri, http);
+        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, proxy.HttpUri);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
 
         using var etcdClient = new dotnet_etcd.EtcdClient(string.Join(",", etcd.Endpoints));
@@ -99,7 +98,7 @@ public sealed partial class FailoverChaosTests
         var prefix = "/fleet-chaos-" + Guid.NewGuid().ToString("N")[..8];
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await using var leader = await SeparateAggregator.StartLeaderAsync("agg-k", "local", prefix, etcd, fast: true);
-        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, leader.Grpc, http);
+        await using var scenario = await StartUnderSeparateLeaderAsync(prefix, etcd, leader, leader.Grpc);
         var (chaos, writer, postgres) = (scenario.Chaos, scenario.Writer, scenario.Chaos.Fleet.Postgres);
 
         var lostAt = writer.Now;
@@ -129,7 +128,7 @@ public sealed partial class FailoverChaosTests
     /// also reaches at <paramref name="leaderEndpoint"/>; returns once agg-k holds all three agents and node0 has
     /// acknowledged 20 writes.
     /// </summary>
-    private async Task<WritingScenario> StartUnderSeparateLeaderAsync(string prefix, EtcdCluster etcd, SeparateAggregator leader, Uri leaderEndpoint, HttpClient http)
+    private async Task<WritingScenario> StartUnderSeparateLeaderAsync(string prefix, EtcdCluster etcd, SeparateAggregator leader, Uri leaderEndpoint)
     {
         var scenario = await WritingScenario.StartAsync(new ChaosFleetOptions
         {
@@ -143,9 +142,7 @@ public sealed partial class FailoverChaosTests
         }, Output.WriteLine);
         try
         {
-            await PollAsync(async () => (await SeparateAggregator.LeadershipAsync(http, scenario.Chaos.Fleet.AggregatorHttp))?.GetProperty("leader").GetString() == "agg-k", TimeSpan.FromSeconds(30), () => "agg-1 to follow agg-k");
-            // agg-k must hold every agent with current reports: it is the one that decides.
-            await PollAsync(async () => await ConnectedNodesAsync(http, leader.Http) == 3, TimeSpan.FromSeconds(30), () => $"agg-k to hold the three agents\n{leader.Output}");
+            await leader.WaitUntilLeadingAsync(scenario.Chaos.Fleet.AggregatorHttp, ChaosFleet.ClusterName, 3, TimeSpan.FromSeconds(30));
             await scenario.Writer.WaitForAcknowledgementsAsync("node0", 20);
             return scenario;
         }
@@ -153,19 +150,6 @@ public sealed partial class FailoverChaosTests
         {
             await scenario.DisposeAsync();
             throw;
-        }
-    }
-
-    private static async Task<int> ConnectedNodesAsync(HttpClient http, Uri aggregatorHttp)
-    {
-        try
-        {
-            var cluster = await http.GetFromJsonAsync<JsonElement>(new Uri(aggregatorHttp, $"/api/v1/clusters/{ChaosFleet.ClusterName}"));
-            return cluster.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("presence").GetString() == "AGENT_PRESENCE_CONNECTED");
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            return 0;
         }
     }
 

@@ -16,10 +16,11 @@ public sealed class SeparateAggregator : IAsyncDisposable
 {
     private readonly ChildDaemon _process;
     private readonly string _directory;
+    private readonly string _name;
 
-    private SeparateAggregator(ChildDaemon process, string directory, int grpcPort)
+    private SeparateAggregator(string name, ChildDaemon process, string directory, int grpcPort)
     {
-        (_process, _directory) = (process, directory);
+        (_name, _process, _directory) = (name, process, directory);
         Grpc = new Uri($"http://127.0.0.1:{grpcPort}/");
         Http = new Uri($"http://127.0.0.1:{grpcPort + 1}/");
     }
@@ -79,7 +80,7 @@ public sealed class SeparateAggregator : IAsyncDisposable
             environment["FLEET_AGGREGATOR_" + key.Replace(":", "__", StringComparison.Ordinal)] = value!;
         }
 
-        var aggregator = new SeparateAggregator(ChildDaemon.Start("fleet-aggregator.dll", [], environment), directory, port);
+        var aggregator = new SeparateAggregator(name, ChildDaemon.Start("fleet-aggregator.dll", [], environment), directory, port);
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -114,6 +115,38 @@ public sealed class SeparateAggregator : IAsyncDisposable
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the fleet's own aggregator (at <paramref name="followerHttp"/>) names this one as leader and this one
+    /// holds <paramref name="agents"/> connected agents of <paramref name="cluster"/>: it is the one that decides.
+    /// </summary>
+    public async Task WaitUntilLeadingAsync(Uri followerHttp, string cluster, int agents, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (!(await LeadershipAsync(http, followerHttp) is { } seen && seen.GetProperty("leader").GetString() == _name && await ConnectedAgentsAsync(http, cluster) == agents))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the fleet's aggregator does not follow {_name}, or {_name} does not hold {agents} agents of {cluster}:\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<int> ConnectedAgentsAsync(HttpClient http, string cluster)
+    {
+        try
+        {
+            var view = await http.GetFromJsonAsync<JsonElement>(new Uri(Http, $"/api/v1/clusters/{cluster}"));
+            return view.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("presence").GetString() == "AGENT_PRESENCE_CONNECTED");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return 0;
         }
     }
 
