@@ -128,7 +128,7 @@ internal sealed class ReplicationTimeoutsLoop(
 
             Report(null);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             Report($"could not check or set the replication timeouts: {PostgresFailure.Short(ex.Message)}");
         }

@@ -121,7 +121,7 @@ internal sealed class SelfFencingLoop(
             responsiveness.Reset();
             await RefreshAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ActionLog.SelfFencingFailed(logger, ex);
             _killNotBefore = now + KillRetryDelay;
@@ -139,7 +139,7 @@ internal sealed class SelfFencingLoop(
             lease.Release();
             await RefreshAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ActionLog.SelfFencingFailed(logger, ex);
         }
@@ -163,7 +163,7 @@ internal sealed class SelfFencingLoop(
                 await RefreshAsync(cancellationToken);
                 return true;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 if (time.GetElapsedTime(started) + RestartRetryDelay > RestartBudget)
                 {
@@ -183,7 +183,7 @@ internal sealed class SelfFencingLoop(
         {
             await refresher.CollectNowAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             ActionLog.SelfFencingFailed(logger, ex);
         }

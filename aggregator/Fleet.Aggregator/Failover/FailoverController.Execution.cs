@@ -47,8 +47,21 @@ internal sealed partial class FailoverController
 
         // 1. The epoch goes up, durably, before any command is sent; then the candidate is recorded as a
         //    pending promotion, also durably: from here on it may become a primary whatever happens to us.
-        var current = await clusterState.GetEpochAsync(cluster, cancellationToken);
-        var advanced = await clusterState.TryAdvanceEpochAsync(cluster, current, current + 1, cancellationToken);
+        ulong current;
+        EpochAdvanceResult advanced;
+        try
+        {
+            current = await clusterState.GetEpochAsync(cluster, cancellationToken);
+            advanced = await clusterState.TryAdvanceEpochAsync(cluster, current, current + 1, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not NotLeaderException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+        {
+            // Nothing was sent yet. An advance that was applied but not answered only skips an epoch on the next attempt.
+            var why = ex is OperationCanceledException ? "the coordination store did not answer in time" : ex.Message;
+            await FailAsync(decision, "epoch", $"the epoch could not be advanced: {why}", watch);
+            return;
+        }
+
         if (!advanced.Succeeded)
         {
             FailoverLog.EpochAdvanceFailed(logger, cluster, current, advanced.CurrentEpoch);
@@ -72,7 +85,7 @@ internal sealed partial class FailoverController
         {
             await SaveAsync(cluster, track, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             lock (track)
             {
@@ -198,7 +211,7 @@ internal sealed partial class FailoverController
         {
             await SaveAsync(cluster, track, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The promotion happened; an unsaved record only means a restart would treat it as pending and adopt it from its report.
             FailoverLog.SaveFailed(logger, cluster, ex);
@@ -438,7 +451,7 @@ internal sealed partial class FailoverController
                 DetailsJson = details,
             }, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             FailoverLog.AuditFailed(logger, decision.Cluster, details, ex);
         }

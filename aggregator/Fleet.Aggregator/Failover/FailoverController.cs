@@ -77,7 +77,7 @@ internal sealed partial class FailoverController(
                     epochs.Set(cluster, epoch);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 FailoverLog.EpochsNotLoaded(logger, ex);
             }
@@ -279,7 +279,7 @@ internal sealed partial class FailoverController(
                 {
                     await EvaluateUnlessBusyAsync(cluster, track, stoppingToken);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     FailoverLog.LoopFailed(logger, ex);
                 }
@@ -308,7 +308,7 @@ internal sealed partial class FailoverController(
                 {
                     await ResumeAsync(status.Term, status.PredecessorQuiet, $"this aggregator took over as leader (term {status.Term})", stoppingToken);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     FailoverLog.LoopFailed(logger, ex); // not acting until the state of the term is read
                     continue;
@@ -322,7 +322,7 @@ internal sealed partial class FailoverController(
                     await EvaluateUnlessBusyAsync(cluster, track, stoppingToken);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 FailoverLog.LoopFailed(logger, ex);
             }

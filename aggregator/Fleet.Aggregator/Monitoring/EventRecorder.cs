@@ -134,7 +134,7 @@ internal sealed class EventRecorder(IFleetStore store, FleetChangeFeed feed, ILe
 
             return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             MonitorLog.StoreWriteFailed(logger, batch.Count, ex);
             return false;

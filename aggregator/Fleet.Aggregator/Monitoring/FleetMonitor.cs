@@ -73,7 +73,7 @@ internal sealed class FleetMonitor(
         {
             stored = await store.ListActiveAlertsAsync(null, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Failover must not wait for history: the stored alerts stay as they are until the next term.
             MonitorLog.AlertsTakeOverFailed(logger, term, ex);
@@ -131,7 +131,7 @@ internal sealed class FleetMonitor(
                     await store.PruneAsync(now, stoppingToken);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 MonitorLog.SweepFailed(logger, ex);
             }

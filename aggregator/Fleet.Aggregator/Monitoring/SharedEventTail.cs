@@ -29,18 +29,19 @@ internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, I
             return;
         }
 
-        // Watchers asked for what happens from now on; older events are theirs to query.
-        var last = await store.GetLastEventIdAsync(stoppingToken);
+        // Watchers asked for what happens from now on; older events are theirs to query. The starting point is
+        // read in the loop so that a store that does not answer at start delays the tail rather than ending it.
+        ulong? last = null;
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                last = await CatchUpAsync(last, stoppingToken);
+                last = last is { } seen ? await CatchUpAsync(seen, stoppingToken) : await store.GetLastEventIdAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
-                MonitorLog.EventTailFailed(logger, last, ex);
+                MonitorLog.EventTailFailed(logger, last ?? 0, ex);
             }
         }
     }

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Fleet.Chaos.Faults;
 using Fleet.LocalFleet.Postgres;
 using Fleet.Protos.V1;
 using Grpc.Core;
@@ -46,6 +48,33 @@ public sealed class EtcdAggregatorHostTests(EtcdClusterFixture etcd) : IClassFix
         while (!(await follower.LeadershipAsync(http)).GetProperty("isLeader").GetBoolean())
         {
             Assert.True(DateTime.UtcNow < deadline, $"{follower.Name} did not take over");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// etcd silent at start (requests unanswered, no reset): the aggregator starts and serves as a follower that knows
+    /// no leader, rather than failing to start on the first request past Coordination:Etcd:RequestTimeout, and leads once etcd answers.
+    /// </summary>
+    [Fact]
+    public async Task EtcdSilentAtStart_TheAggregatorStartsAndServesAsAFollower_ThenLeadsOnceEtcdAnswers()
+    {
+        var prefix = "/fleet-silent-start-" + Guid.NewGuid().ToString("N")[..8];
+        await using var proxy = TcpFaultProxy.Start(new IPEndPoint(IPAddress.Loopback, new Uri(etcd.Cluster.Endpoints[0]).Port));
+        proxy.Partition();
+        await using var a = await Aggregator.StartAsync("agg-a", prefix, [$"http://127.0.0.1:{proxy.EndPoint.Port}"]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
+        var silent = await a.LeadershipAsync(http);
+        Assert.False(silent.GetProperty("isLeader").GetBoolean());
+        Assert.True(!silent.TryGetProperty("leader", out var leader) || leader.ValueKind == JsonValueKind.Null, $"a leader named while etcd is silent: {silent}");
+        Assert.Contains("\nfleet_aggregator_leader 0\n", await http.GetStringAsync(a.Http("/metrics")), StringComparison.Ordinal);
+
+        proxy.Heal();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!(await a.LeadershipAsync(http)).GetProperty("isLeader").GetBoolean())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "agg-a did not lead once etcd answered");
             await Task.Delay(50);
         }
     }
