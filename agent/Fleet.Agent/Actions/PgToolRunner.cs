@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using Fleet.Agent.Archive.Hosting;
 using Fleet.Agent.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Fleet.Agent.Actions;
 
 /// <summary>
-/// Runs PostgreSQL's server tools (pg_ctl, pg_rewind) from Postgres:BinDirectory. When the agent runs as
+/// Runs PostgreSQL's server tools (pg_ctl, pg_rewind) from Postgres:BinDirectory, else from PATH (the agent image puts
+/// its PostgreSQL major's binaries there). When the agent runs as
 /// root (local development), the tools run as the owner of the data directory, because PostgreSQL
 /// refuses to run as root.
 /// </summary>
@@ -14,8 +16,9 @@ internal sealed class PgToolRunner(IOptions<AgentOptions> options)
     public async Task<(int ExitCode, string Output)> RunAsync(string tool, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var postgres = options.Value.Postgres;
-        var bin = postgres.BinDirectory ?? throw new InvalidOperationException("Postgres:BinDirectory is required for this action.");
-        var path = Path.Combine(bin, tool);
+        var path = ToolRunner.Locate(tool, postgres.BinDirectory) ?? throw new InvalidOperationException(postgres.BinDirectory is { Length: > 0 } bin
+            ? $"{tool} was not found in Postgres:BinDirectory ({bin})."
+            : $"{tool} was not found on PATH: set Postgres:BinDirectory to the server's binaries.");
         var start = new ProcessStartInfo();
         var owner = Environment.UserName == "root" && postgres.DataDirectory is not null ? OwnerOf(postgres.DataDirectory) : null;
         if (owner is not null && owner != "root")

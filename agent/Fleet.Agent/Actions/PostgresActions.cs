@@ -219,9 +219,13 @@ internal sealed class PostgresActions(IOptions<AgentOptions> options, PgToolRunn
         await ScalarAsync<bool>(connection, "SELECT pg_reload_conf()", [], cancellationToken);
     }
 
+    /// <summary>
+    /// Starts the server with the command line it last ran with (<see cref="PostmasterOptions"/>), then the configured
+    /// port, which wins: a server its container or service started with settings on the command line keeps them.
+    /// </summary>
     public Task StartAsync(CancellationToken cancellationToken) =>
         PgCtlAsync(["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(DataDirectory, "fleet-agent-start.log"),
-            "-o", $"-p {Postgres.Port.ToString(CultureInfo.InvariantCulture)}"], cancellationToken);
+            "-o", PostmasterOptions.ToShell(PostmasterOptions.WithPort(PostmasterOptions.Read(DataDirectory), Postgres.Port))], cancellationToken);
 
     private string DataDirectory => Postgres.DataDirectory ?? throw new InvalidOperationException("Postgres:DataDirectory is required for this action.");
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Fleet.Hosting.Grpc;
 using Fleet.LocalFleet.Postgres;
 using Fleet.EndToEnd.Tests.Infrastructure;
+using Fleet.Protos.V1;
 using Fleet.Testing;
 using Grpc.Health.V1;
 using Xunit.Abstractions;
@@ -100,6 +101,139 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
             Assert.True(exit == 0, $"{container}'s HEALTHCHECK: exit {exit}: {said}");
         }
     }
+
+    /// <summary>
+    /// Two PostgreSQL containers (a primary and its streaming replica), each with fleet-agent as its sidecar, under
+    /// one aggregator container: a switchover moves the primary, and the old primary, stopped by its agent (which
+    /// ends its container, as the kubelet would see it), is started again by that agent as a replica of the new one.
+    /// Each pair shares the host's process namespace, as <c>shareProcessNamespace</c> does in the sidecar manifest:
+    /// a fence and a promotion signal the postmaster of the other container.
+    /// </summary>
+    [Fact]
+    public async Task TwoPostgresPodsWithAgentSidecars_SwitchoverMovesThePrimary_TheOldPrimaryFollowsTheNewOne()
+    {
+        await using var pod = Podman.Pod.Create();
+        var ports = FreeTcpPort.PickConsecutive(8);
+        var (aggregatorGrpc, aggregatorHttp) = (ports, ports + 1);
+        var nodes = new[] { new ContainerNode("node0", ports + 2), new ContainerNode("node1", ports + 5) };
+        const string password = "switchover-test";
+
+        pod.Run("postgres-node0", Podman.PostgresImage, PostgresOptions(pod, nodes[0], password), PostgresArguments(nodes[0]));
+        pod.Run("aggregator", Podman.AggregatorImage,
+        [
+            "--read-only",
+            "-e", "FLEET_AGGREGATOR_Region=containers",
+            "-e", $"FLEET_AGGREGATOR_Listen__Grpc=127.0.0.1:{Invariant(aggregatorGrpc)}",
+            "-e", $"FLEET_AGGREGATOR_Listen__Http=127.0.0.1:{Invariant(aggregatorHttp)}",
+            "-e", $"FLEET_HEALTH_PORT={Invariant(aggregatorHttp)}",
+        ]);
+
+        // node1 is cloned from node0 with pg_basebackup from the PostgreSQL image, as the manifest's init container does.
+        var cloned = await Poll.UntilAsync(
+            () => Task.FromResult(Podman.TryRun(
+            [
+                "run", "--rm", "--network", "host", "-v", $"{pod.Directory("node1-data")}:/var/lib/postgresql/data", "-e", $"PGPASSWORD={password}",
+                "--entrypoint", "pg_basebackup", Podman.PostgresImage,
+                "-h", "127.0.0.1", "-p", Invariant(nodes[0].PostgresPort), "-U", "postgres", "-D", "/var/lib/postgresql/data/pgdata", "-X", "stream", "-R", "--checkpoint=fast",
+            ])),
+            r => r.ExitCode == 0, Condition, "node1 cloned from node0", r => $"{r.Output}\n{pod.Logs()}");
+        Assert.Equal(0, cloned.ExitCode);
+        pod.Run("postgres-node1", Podman.PostgresImage, PostgresOptions(pod, nodes[1], password), PostgresArguments(nodes[1]));
+        foreach (var node in nodes)
+        {
+            pod.Run($"agent-{node.Name}", Podman.AgentImage, AgentOptions(pod, node, aggregatorGrpc, password));
+        }
+
+        using var channel = GrpcChannels.ForAddress($"http://127.0.0.1:{Invariant(aggregatorGrpc)}");
+        var fleet = new FleetService.FleetServiceClient(channel);
+        await WaitForClusterAsync(fleet, "node0", pod);
+
+        // There and back: node0's server is started again by its agent (inside the agent's container), and must come
+        // back with its container's command line (port, wal_log_hints for pg_rewind) for the return switchover to work.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var (from, to) in new[] { (nodes[0], nodes[1]), (nodes[1], nodes[0]) })
+        {
+            var requested = DateTimeOffset.UtcNow;
+            var response = await fleet.SwitchoverAsync(new SwitchoverRequest
+            {
+                Cluster = "pods",
+                Candidate = to.Name,
+                Operator = new OperatorContext { Operator = "container-test", Reason = "switchover between two pods" },
+            }, deadline: DateTime.UtcNow.AddSeconds(60));
+            Assert.True(response.Decision.Outcome == DecisionOutcome.Completed, $"switchover to {to.Name}: {response.Decision}\n{pod.Logs()}");
+            Assert.Equal(to.Name, response.Decision.NewPrimary);
+
+            await WaitForClusterAsync(fleet, to.Name, pod);
+            output.WriteLine($"switchover to {to.Name}: completed in {response.Decision.DurationMs} ms; {from.Name} streams from it {(DateTimeOffset.UtcNow - requested).TotalSeconds:F1} s after the request");
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{Invariant(to.AgentHttpPort)}/primary"))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"http://127.0.0.1:{Invariant(from.AgentHttpPort)}/replica"))).StatusCode);
+
+            // The server its agent started runs with its container's command line, not with postgresql.conf's
+            // listen_addresses = '*' and without wal_log_hints (which the next rejoin's pg_rewind needs).
+            await using var connection = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={Invariant(from.PostgresPort)};Username=postgres;Password={password};Database=postgres");
+            await connection.OpenAsync();
+            foreach (var (setting, expected) in new[] { ("wal_log_hints", "on"), ("listen_addresses", "127.0.0.1") })
+            {
+                await using var show = new Npgsql.NpgsqlCommand($"SHOW {setting}", connection);
+                Assert.Equal(expected, (string?)await show.ExecuteScalarAsync());
+            }
+        }
+    }
+
+    /// <summary>Until <paramref name="primary"/> is the cluster's primary and the other node streams from it, both agents connected.</summary>
+    private static async Task WaitForClusterAsync(FleetService.FleetServiceClient fleet, string primary, Podman.Pod pod)
+    {
+        await Poll.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    return await fleet.GetClusterAsync(new GetClusterRequest { Cluster = "pods" }, deadline: DateTime.UtcNow.AddSeconds(10));
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    return null; // not up yet, or the cluster not yet known
+                }
+            },
+            // The node's own report too, not only the published primary: its role check answers from the same snapshot.
+            c => c is { } cluster && cluster.Summary.Primary == primary && cluster.Summary.StreamingReplicaCount == 1
+                 && cluster.Nodes.Count == 2 && cluster.Nodes.All(n => n.Presence == AgentPresence.Connected)
+                 && cluster.Nodes.All(n => n.Role == (n.Identity.Name == primary ? NodeRole.Primary : NodeRole.Replica)),
+            TimeSpan.FromSeconds(90), $"{primary} the primary with the other node streaming from it", c => $"{c?.ToString() ?? "no cluster"}\n{pod.Logs()}");
+    }
+
+    private sealed record ContainerNode(string Name, int PostgresPort)
+    {
+        public int AgentGrpcPort => PostgresPort + 1;
+
+        public int AgentHttpPort => PostgresPort + 2;
+    }
+
+    private static string[] PostgresOptions(Podman.Pod pod, ContainerNode node, string password) =>
+    [
+        "--pid", "host",
+        "-v", $"{pod.Directory(node.Name + "-data")}:/var/lib/postgresql/data", "-v", $"{pod.Directory(node.Name + "-socket")}:/var/run/postgresql",
+        "-e", $"POSTGRES_PASSWORD={password}",
+        "-e", $"PGPASSWORD={password}", // the WAL receiver's, once a replica
+    ];
+
+    private static string[] PostgresArguments(ContainerNode node) =>
+        ["-c", $"port={Invariant(node.PostgresPort)}", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=/var/run/postgresql", "-c", "wal_log_hints=on"];
+
+    private static string[] AgentOptions(Podman.Pod pod, ContainerNode node, int aggregatorGrpc, string password) =>
+    [
+        "--read-only", "--pid", "host",
+        "-v", $"{pod.Directory(node.Name + "-data")}:/var/lib/postgresql/data", "-v", $"{pod.Directory(node.Name + "-socket")}:/var/run/postgresql",
+        "-e", $"FLEET_AGENT_Node__Name={node.Name}", "-e", "FLEET_AGENT_Node__Cluster=pods", "-e", "FLEET_AGENT_Node__Region=containers",
+        "-e", "FLEET_AGENT_Postgres__Host=/var/run/postgresql", "-e", $"FLEET_AGENT_Postgres__Port={Invariant(node.PostgresPort)}",
+        "-e", "FLEET_AGENT_Postgres__DataDirectory=/var/lib/postgresql/data/pgdata",
+        "-e", "FLEET_AGENT_Replication__Host=127.0.0.1",
+        "-e", $"FLEET_AGENT_Aggregator__Endpoints__0=http://127.0.0.1:{Invariant(aggregatorGrpc)}",
+        "-e", $"FLEET_AGENT_Listen__Grpc=127.0.0.1:{Invariant(node.AgentGrpcPort)}",
+        "-e", $"FLEET_AGENT_Listen__Http=127.0.0.1:{Invariant(node.AgentHttpPort)}",
+        "-e", $"FLEET_HEALTH_PORT={Invariant(node.AgentHttpPort)}",
+        "-e", $"PGPASSWORD={password}", // pg_rewind's, and the WAL receiver's of a server this agent starts
+    ];
 
     private static async Task<JsonElement?> TryGetJsonAsync(HttpClient http, string url)
     {
