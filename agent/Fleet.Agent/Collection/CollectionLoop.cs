@@ -20,13 +20,15 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
     private readonly ILogger<CollectionLoop> _logger;
     private readonly DetectionProblem _detectionProblem;
     private readonly StorageHealth? _storage;
+    private readonly CollectionStats _stats;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private PostgresState _lastState = PostgresState.Unspecified;
 
     public CollectionLoop(
         PostgresCollector collector, SnapshotBoard board, IOptions<AgentOptions> options, TimeProvider time, ILogger<CollectionLoop> logger,
-        DetectionProblem? detectionProblem = null, StorageHealth? storage = null)
+        DetectionProblem? detectionProblem = null, StorageHealth? storage = null, CollectionStats? stats = null)
     {
+        _stats = stats ?? new CollectionStats();
         _detectionProblem = detectionProblem ?? new DetectionProblem();
         _storage = storage;
         _collector = collector;
@@ -43,12 +45,15 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
         try
         {
             NodeSnapshot snapshot;
+            var started = _time.GetTimestamp();
+            var failed = false;
             try
             {
                 snapshot = await _collector.CollectAsync(cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                failed = true;
                 CollectionLog.CollectionFailed(_logger, e);
                 var reason = $"collector failed: {PostgresFailure.Short(e.Message)}";
                 snapshot = new NodeSnapshot
@@ -61,6 +66,7 @@ internal sealed class CollectionLoop : BackgroundService, ISnapshotRefresher
                 snapshot.CollectionErrors.Add(reason);
             }
 
+            _stats.Record(_time.GetElapsedTime(started), failed);
             snapshot.DetectionProblem = _detectionProblem.Text ?? string.Empty;
             MarkStorageStall(snapshot);
             _board.Publish(snapshot);

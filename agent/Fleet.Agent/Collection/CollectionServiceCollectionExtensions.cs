@@ -21,6 +21,7 @@ public static class CollectionServiceCollectionExtensions
         services.TryAddSingleton<PostgresConnectionFactory>();
         services.TryAddSingleton<PostgresCollector>();
         services.TryAddSingleton<DetectionProblem>();
+        services.TryAddSingleton<CollectionStats>();
         services.TryAddSingleton(sp => new StorageHealth(sp.GetRequiredService<TimeProvider>())
         {
             StallTimeout = sp.GetRequiredService<IOptions<AgentOptions>>().Value.Postgres.StorageStallTimeout,

@@ -18,6 +18,7 @@ internal static class AgentMetricsEndpoint
             var services = context.RequestServices;
             var state = services.GetRequiredService<AgentState>();
             var link = state.Link;
+            var collection = services.GetRequiredService<CollectionStats>();
             var facts = new AgentFacts
             {
                 Identity = AgentIdentity.From(services.GetRequiredService<IOptions<AgentOptions>>().Value.Node),
@@ -25,6 +26,9 @@ internal static class AgentMetricsEndpoint
                 Uptime = services.GetRequiredService<TimeProvider>().GetUtcNow() - state.StartedAt,
                 LinkConnected = link.State == LinkState.Disabled ? null : link.State == LinkState.Connected,
                 LinkReconnects = (ulong)state.LinkReconnects,
+                CollectionCycles = collection.Cycles,
+                CollectionFailures = collection.Failures,
+                LastCycleDuration = collection.LastDuration,
                 ArchiveStatus = services.GetService<ArchiveStatusBoard>()?.Current,
                 Runtime = AgentRuntimeFacts.Read(services.GetRequiredService<HeapTrimStats>()),
             };

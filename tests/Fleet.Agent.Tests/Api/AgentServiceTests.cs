@@ -61,6 +61,25 @@ public sealed class AgentServiceTests(SharedClusterAgentsFixture fixture)
         Assert.DoesNotContain("fleet_agent_link_connected", (await fixture.PrimaryAgent.GetAsync("/metrics")).Body, StringComparison.Ordinal);
     }
 
+    /// <summary>The agent's own collection figures on /metrics move with real cycles (they once stayed 0 and absent).</summary>
+    [Fact]
+    public async Task Metrics_CollectionCyclesCount_AndTheLastCycleDurationIsExported()
+    {
+        var before = Sample((await fixture.ReplicaAgent.GetAsync("/metrics")).Body, "fleet_agent_collection_cycles_total");
+        await fixture.ReplicaAgent.Client.CollectNowAsync();
+        var body = (await fixture.ReplicaAgent.GetAsync("/metrics")).Body;
+
+        Assert.True(Sample(body, "fleet_agent_collection_cycles_total") > before, $"cycles did not move from {before}");
+        Assert.Equal(0, Sample(body, "fleet_agent_collection_failures_total"));
+        var duration = Sample(body, "fleet_agent_collection_last_duration_seconds");
+        Assert.InRange(duration, 1e-6, 10);
+    }
+
+    private static double Sample(string exposition, string name) =>
+        exposition.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+            .DefaultIfEmpty(double.NaN).Single() is var value && !double.IsNaN(value) ? value : throw new Xunit.Sdk.XunitException($"{name} is not exported");
+
     [Fact]
     public async Task CollectNow_ReturnsAFreshSnapshotThatGetStatusThenShows()
     {

@@ -25,7 +25,8 @@ public sealed partial class GrafanaDashboardTests(SharedFleetFixture fixture)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var sources = new[] { fixture.Fleet.AggregatorHttp, fixture.Fleet.AgentHttp(0), fixture.Fleet.AgentHttp(1) };
         // Some families exist only while something happens (replay_lag is NULL for an idle standby; the archive
-        // figures follow the first verification): a writer keeps WAL flowing while the exports are polled.
+        // figures follow the first verification; the longest transaction needs one open): a writer keeps WAL flowing
+        // and a session sits idle in a transaction while the exports are polled.
         using var stopWriting = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var writing = WriteUntilCancelledAsync(fixture.Fleet.Postgres.Nodes[0].ConnectionString, stopWriting.Token);
         var missing = await Poll.UntilAsync(async () =>
@@ -56,6 +57,14 @@ public sealed partial class GrafanaDashboardTests(SharedFleetFixture fixture)
                 await create.ExecuteNonQueryAsync(cancellationToken);
             }
 
+            // A session left idle in an open transaction: the longest-transaction families exist only while one is open.
+            await using var idle = new NpgsqlConnection(connectionString);
+            await idle.OpenAsync(cancellationToken);
+            await using (var begin = new NpgsqlCommand("BEGIN; SELECT txid_current()", idle))
+            {
+                await begin.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using var insert = new NpgsqlCommand("INSERT INTO grafana_dashboard_probe VALUES (now())", connection);
             while (true)
             {
@@ -76,6 +85,24 @@ public sealed partial class GrafanaDashboardTests(SharedFleetFixture fixture)
             Assert.False(string.IsNullOrEmpty(dashboard.Uid), $"{dashboard.File}: no uid");
             Assert.NotEmpty(dashboard.Expressions);
         }
+    }
+
+    /// <summary>Every panel expression parses as PromQL: promtool checks them as recording rules (template variables filled in).</summary>
+    [Fact]
+    public void EveryPanelExpression_IsValidPromQL()
+    {
+        var rules = new System.Text.StringBuilder("groups:\n  - name: dashboards\n    rules:\n");
+        var count = 0;
+        foreach (var dashboard in Dashboards())
+        {
+            foreach (var expression in dashboard.Expressions)
+            {
+                var filled = expression.Replace("$cluster", "c", StringComparison.Ordinal).Replace("$node", "n", StringComparison.Ordinal);
+                rules.Append(System.Globalization.CultureInfo.InvariantCulture, $"      - record: dashboard:expression_{count++}\n        expr: {JsonSerializer.Serialize(filled)}\n");
+            }
+        }
+
+        Promtool.AssertRulesValid(rules.ToString());
     }
 
     private static IEnumerable<string> Families(string exposition)
