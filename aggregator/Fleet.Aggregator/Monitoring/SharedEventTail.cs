@@ -30,10 +30,11 @@ internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, I
         }
 
         // Watchers asked for what happens from now on; older events are theirs to query. The starting point is
-        // read in the loop so that a store that does not answer at start delays the tail rather than ending it.
+        // read at once (an event appended before the first tick is announced), and again on each tick until the
+        // store answers, so a store that does not answer at start delays the tail rather than ending it.
         ulong? last = null;
         using var timer = new PeriodicTimer(Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        do
         {
             try
             {
@@ -44,6 +45,7 @@ internal sealed class SharedEventTail(IFleetStore store, FleetChangeFeed feed, I
                 MonitorLog.EventTailFailed(logger, last ?? 0, ex);
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     /// <summary>Announces every stored event above <paramref name="last"/>, page by page; returns the new last ID.</summary>
