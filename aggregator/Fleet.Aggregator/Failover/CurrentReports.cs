@@ -72,6 +72,14 @@ internal static class CurrentReports
                 }
                 catch (TimeoutException)
                 {
+                    // The timer runs on the monotonic clock and may end a moment before the wall clock reaches
+                    // `until`: wait out the rest, so "gave up" always means the late nodes are stale by the clock.
+                    var after = time.GetUtcNow();
+                    if (LateUntil(fleet.ClusterNodes(cluster), after, silentAfter, staleAfter) is { } still && still >= after)
+                    {
+                        continue;
+                    }
+
                     return false;
                 }
 
