@@ -103,6 +103,18 @@ public static class PrometheusRules
             "deadlocks_high" => (
                 $"sum by (instance) (increase(fleet_pg_database_deadlocks_total[1h])) > {t}",
                 "{{ $value }} deadlocks in the last hour on {{ $labels.instance }}."),
+            "long_transaction" => (
+                WithIdentity($"fleet_pg_longest_transaction_seconds > {t}"),
+                "The oldest open transaction on {{ $labels.node }} ({{ $labels.cluster }}) is {{ $value }} s old."),
+            "idle_in_transaction_long" => (
+                WithIdentity($"fleet_pg_longest_idle_in_transaction_seconds > {t}"),
+                "A session on {{ $labels.node }} ({{ $labels.cluster }}) has been idle in a transaction for {{ $value }} s."),
+            "replication_slot_inactive" => (
+                WithIdentity("fleet_pg_replication_slot_active == 0"),
+                "Replication slot {{ $labels.slot }} on {{ $labels.node }} has no consumer and retains WAL."),
+            "replication_slot_lost" => (
+                WithIdentity("fleet_pg_replication_slot_info{wal_status=\"lost\"} == 1"),
+                "Replication slot {{ $labels.slot }} on {{ $labels.node }} lost WAL it needed: its consumer must be cloned again."),
             "archive_failing" => (
                 WithIdentity("fleet_pg_archiver_last_failed_timestamp_seconds > on(instance, job) fleet_pg_archiver_last_archived_timestamp_seconds"
                     + " or (fleet_pg_archiver_last_failed_timestamp_seconds unless on(instance, job) fleet_pg_archiver_last_archived_timestamp_seconds)"),

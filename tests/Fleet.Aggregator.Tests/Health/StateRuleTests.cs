@@ -91,6 +91,41 @@ public class StateRuleTests
         Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
     }
 
+    /// <summary>One subject per slot: an inactive slot holds replication_slot_inactive, a lost one replication_slot_lost.</summary>
+    [Theory]
+    [InlineData(true, "reserved", false, false)]
+    [InlineData(false, "reserved", true, false)]
+    [InlineData(false, "extended", true, false)]
+    [InlineData(true, "unreserved", false, false)]
+    [InlineData(false, "lost", true, true)]
+    public void Evaluate_ReplicationSlots_InactiveAndLostPerSlot(bool active, string walStatus, bool inactiveHolds, bool lostHolds)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Slots.Add(new NodeSnapshot.Types.ReplicationSlot { SlotName = "orders_db_2", SlotType = "physical", Active = true, WalStatus = "reserved", RetainedBytes = 1 });
+        snapshot.Slots.Add(new NodeSnapshot.Types.ReplicationSlot { SlotName = "orders_db_3", SlotType = "physical", Active = active, WalStatus = walStatus, RetainedBytes = 3L << 30 });
+
+        var inactive = Observe("replication_slot_inactive", Input(snapshot, T0), T0)!;
+        var lost = Observe("replication_slot_lost", Input(snapshot, T0), T0)!;
+
+        Assert.Equal(["orders_db_2", "orders_db_3"], inactive.Select(o => o.Subject));
+        Assert.Equal([ConditionState.Clear, inactiveHolds ? ConditionState.Holds : ConditionState.Clear], inactive.Select(o => o.State));
+        Assert.Equal([ConditionState.Clear, lostHolds ? ConditionState.Holds : ConditionState.Clear], lost.Select(o => o.State));
+        if (inactiveHolds)
+        {
+            Assert.Equal("replication slot orders_db_3 has no consumer and retains 3072 MiB of WAL", Rule("replication_slot_inactive").Describe(inactive[1]));
+        }
+    }
+
+    [Fact]
+    public void Evaluate_PostgresNotUp_SlotRulesHaveNoData()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.PostgresState = PostgresState.Down;
+
+        Assert.Null(Observe("replication_slot_inactive", Input(snapshot, T0), T0));
+        Assert.Null(Observe("replication_slot_lost", Input(snapshot, T0), T0));
+    }
+
     [Fact]
     public void Evaluate_PrimaryNode_ReplicaNotStreamingClear()
     {

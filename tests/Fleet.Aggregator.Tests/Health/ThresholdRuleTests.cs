@@ -35,6 +35,12 @@ public class ThresholdRuleTests
     [InlineData("deadlocks_high", 4, false)]
     [InlineData("deadlocks_high", 5, false)]
     [InlineData("deadlocks_high", 6, true)]
+    [InlineData("long_transaction", 3599, false)]
+    [InlineData("long_transaction", 3600, false)]
+    [InlineData("long_transaction", 3601, true)]
+    [InlineData("idle_in_transaction_long", 1799, false)]
+    [InlineData("idle_in_transaction_long", 1800, false)]
+    [InlineData("idle_in_transaction_long", 1801, true)]
     [InlineData("rpo_exposure_high", 299, false)]
     [InlineData("rpo_exposure_high", 300, false)]
     [InlineData("rpo_exposure_high", 301, true)]
@@ -60,6 +66,28 @@ public class ThresholdRuleTests
         var observation = Assert.Single(observations);
         Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
         Assert.Equal(value, observation.Value!.Value, 6);
+    }
+
+    /// <summary>No open transaction (the gauges absent) is a clear condition at 0 s, not missing data.</summary>
+    [Theory]
+    [InlineData("long_transaction")]
+    [InlineData("idle_in_transaction_long")]
+    public void Evaluate_NoOpenTransaction_ClearAtZero(string rule)
+    {
+        var observation = Assert.Single(Observe(rule, Input(HealthyPrimary(), T0), T0)!);
+
+        Assert.Equal(ConditionState.Clear, observation.State);
+        Assert.Equal(0, observation.Value);
+    }
+
+    [Fact]
+    public void Describe_IdleInTransaction_SaysWhatIsMeasured()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Connections.LongestIdleInTransactionSeconds = 2400;
+        var observation = Assert.Single(Observe("idle_in_transaction_long", Input(snapshot, T0), T0)!);
+
+        Assert.Equal("longest idle-in-transaction session 2400 s > 1800 s", Rule("idle_in_transaction_long").Describe(observation));
     }
 
     [Fact]
@@ -259,6 +287,12 @@ public class ThresholdRuleTests
                 snapshot.Databases[0].Deadlocks = (ulong)value;
                 deadlocks.Observe(snapshot, T0.AddMinutes(10));
                 return (Input(snapshot, T0.AddMinutes(10)), T0.AddMinutes(10), deadlocks);
+            case "long_transaction":
+                snapshot.Connections.LongestTransactionSeconds = value;
+                break;
+            case "idle_in_transaction_long":
+                snapshot.Connections.LongestIdleInTransactionSeconds = value;
+                break;
             case "rpo_exposure_high":
                 var wal = new NodeHistory();
                 wal.Observe(snapshot, T0);
