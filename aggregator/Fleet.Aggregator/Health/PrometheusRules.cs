@@ -109,6 +109,12 @@ public static class PrometheusRules
             "idle_in_transaction_long" => (
                 WithIdentity($"fleet_pg_longest_idle_in_transaction_seconds > {t}"),
                 "A session on {{ $labels.node }} ({{ $labels.cluster }}) has been idle in a transaction for {{ $value }} s."),
+            "wraparound_risk" => (
+                WithIdentity($"fleet_pg_wraparound_ratio > {t}"),
+                "Transaction IDs on {{ $labels.node }} ({{ $labels.cluster }}) are {{ $value | humanizePercentage }} of the way to wraparound."),
+            "synchronous_standby_missing" => (
+                WithIdentity("fleet_pg_synchronous_replication_enabled == 1 unless on(instance) fleet_pg_replication_standby_info{sync_state=~\"sync|quorum\"}"),
+                "{{ $labels.node }} ({{ $labels.cluster }}) requires a synchronous standby and has none: commits wait."),
             "replication_slot_inactive" => (
                 WithIdentity("fleet_pg_replication_slot_active == 0"),
                 "Replication slot {{ $labels.slot }} on {{ $labels.node }} has no consumer and retains WAL."),

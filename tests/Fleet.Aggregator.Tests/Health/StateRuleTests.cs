@@ -116,6 +116,40 @@ public class StateRuleTests
         }
     }
 
+    /// <summary>A primary that requires a synchronous standby and has none in sync or quorum state: commits wait.</summary>
+    [Theory]
+    [InlineData("", "async", false)]
+    [InlineData("FIRST 1 (orders-db-2)", "sync", false)]
+    [InlineData("ANY 1 (orders-db-2)", "quorum", false)]
+    [InlineData("FIRST 1 (orders-db-2)", "potential", true)]
+    [InlineData("FIRST 1 (orders-db-2)", "async", true)]
+    [InlineData("FIRST 1 (orders-db-2)", null, true)]
+    public void Evaluate_SynchronousStandbyNames_MissingHoldsWithoutASyncStandby(string names, string? syncState, bool holds)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Primary.SynchronousStandbyNames = names;
+        if (syncState is null)
+        {
+            snapshot.Standbys.Clear();
+        }
+        else
+        {
+            snapshot.Standbys[0].SyncState = syncState;
+        }
+
+        var observation = Assert.Single(Observe("synchronous_standby_missing", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+    }
+
+    [Fact]
+    public void Evaluate_Replica_SynchronousStandbyMissingClear()
+    {
+        var observation = Assert.Single(Observe("synchronous_standby_missing", Input(HealthyReplica(), T0), T0)!);
+
+        Assert.Equal(ConditionState.Clear, observation.State);
+    }
+
     [Fact]
     public void Evaluate_PostgresNotUp_SlotRulesHaveNoData()
     {

@@ -41,6 +41,9 @@ public class ThresholdRuleTests
     [InlineData("idle_in_transaction_long", 1799, false)]
     [InlineData("idle_in_transaction_long", 1800, false)]
     [InlineData("idle_in_transaction_long", 1801, true)]
+    [InlineData("wraparound_risk", 49.9, false)]
+    [InlineData("wraparound_risk", 50, false)]
+    [InlineData("wraparound_risk", 50.1, true)]
     [InlineData("rpo_exposure_high", 299, false)]
     [InlineData("rpo_exposure_high", 300, false)]
     [InlineData("rpo_exposure_high", 301, true)]
@@ -287,6 +290,9 @@ public class ThresholdRuleTests
                 snapshot.Databases[0].Deadlocks = (ulong)value;
                 deadlocks.Observe(snapshot, T0.AddMinutes(10));
                 return (Input(snapshot, T0.AddMinutes(10)), T0.AddMinutes(10), deadlocks);
+            case "wraparound_risk":
+                snapshot.Wraparound = new NodeSnapshot.Types.Wraparound { Database = "app", PercentTowardsWraparound = value, MaxDatfrozenxidAge = (ulong)(value / 100 * 2147483648.0) };
+                break;
             case "long_transaction":
                 snapshot.Connections.LongestTransactionSeconds = value;
                 break;

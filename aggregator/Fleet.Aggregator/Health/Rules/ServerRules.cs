@@ -1,0 +1,68 @@
+using Fleet.Protos.V1;
+
+namespace Fleet.Aggregator.Health.Rules;
+
+/// <summary>
+/// wraparound_risk: the oldest database's age(datfrozenxid) as a percentage of the 2^31 transactions after which
+/// PostgreSQL stops assigning transaction IDs. Autovacuum freezes from 200 million (about 9 %) on; far beyond
+/// that, freezing is not keeping up (often a long transaction or an abandoned replication slot holding it back).
+/// </summary>
+internal sealed class WraparoundRule(AlertRuleDefinition definition) : ThresholdRule(definition)
+{
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        var snapshot = context.Input.Snapshot;
+        if (!PostgresUp(snapshot) || snapshot!.Wraparound is not { } wraparound)
+        {
+            return false;
+        }
+
+        observations.Add(Observe(string.Empty, wraparound.PercentTowardsWraparound, wraparound.Database));
+        return true;
+    }
+
+    protected override string Label(in RuleObservation observation) => "transaction ID age towards wraparound";
+
+    protected override string? Suffix(in RuleObservation observation) =>
+        observation.Detail is { Length: > 0 } database ? $"oldest: database {database}" : null;
+}
+
+/// <summary>
+/// synchronous_standby_missing: a primary with synchronous_standby_names set and no standby in sync or quorum
+/// state: every commit waits, so writes hang until one comes back (or the setting is cleared).
+/// </summary>
+internal sealed class SynchronousStandbyMissingRule(AlertRuleDefinition definition) : HealthRule(definition)
+{
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        var snapshot = context.Input.Snapshot;
+        if (snapshot is not { PostgresState: PostgresState.Up })
+        {
+            return false;
+        }
+
+        if (snapshot.Role != NodeRole.Primary || snapshot.Primary is not { SynchronousStandbyNames.Length: > 0 })
+        {
+            observations.Add(new RuleObservation(string.Empty, ConditionState.Clear, null));
+            return true;
+        }
+
+        var synchronous = 0;
+        var standbys = snapshot.Standbys;
+        for (var i = 0; i < standbys.Count; i++)
+        {
+            if (standbys[i].SyncState is "sync" or "quorum")
+            {
+                synchronous++;
+            }
+        }
+
+        observations.Add(new RuleObservation(string.Empty, synchronous == 0 ? ConditionState.Holds : ConditionState.Clear, synchronous));
+        return true;
+    }
+
+    public override string Describe(in RuleObservation observation) =>
+        observation.State == ConditionState.Holds
+            ? "synchronous_standby_names is set but no standby replicates synchronously: commits wait"
+            : Invariant($"{observation.Value ?? 0:0} synchronous standby(s), or asynchronous replication");
+}
