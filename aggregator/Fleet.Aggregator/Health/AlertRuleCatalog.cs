@@ -41,6 +41,7 @@ internal static class AlertRuleCatalog
         new("deadlocks_high", Severity.Warning, 5, TimeSpan.Zero, RuleUnit.PerHour, d => new DeadlocksRule(d)),
         new("long_transaction", Severity.Warning, 3600, TimeSpan.Zero, RuleUnit.Seconds, d => new SessionAgeRule(d, idleOnly: false)),
         new("idle_in_transaction_long", Severity.Warning, 1800, TimeSpan.Zero, RuleUnit.Seconds, d => new SessionAgeRule(d, idleOnly: true)),
+        new("checksum_failure", Severity.Critical, 86400, TimeSpan.Zero, RuleUnit.Seconds, d => new ChecksumFailureRule(d)),
         new("wraparound_risk", Severity.Warning, 50, TimeSpan.Zero, RuleUnit.Percent, d => new WraparoundRule(d)),
         new("synchronous_standby_missing", Severity.Critical, null, Seconds(30), RuleUnit.None, d => new SynchronousStandbyMissingRule(d)),
         new("replication_slot_inactive", Severity.Warning, null, Minutes(10), RuleUnit.None, d => new SlotInactiveRule(d)),

@@ -109,6 +109,9 @@ public static class PrometheusRules
             "idle_in_transaction_long" => (
                 WithIdentity($"fleet_pg_longest_idle_in_transaction_seconds > {t}"),
                 "A session on {{ $labels.node }} ({{ $labels.cluster }}) has been idle in a transaction for {{ $value }} s."),
+            "checksum_failure" => (
+                WithIdentity($"time() - fleet_pg_database_checksum_last_failure_timestamp_seconds < {t}"),
+                "Database {{ $labels.datname }} on {{ $labels.node }} had a data checksum failure {{ $value }} s ago: storage returned a corrupted page."),
             "wraparound_risk" => (
                 WithIdentity($"fleet_pg_wraparound_ratio > {t}"),
                 "Transaction IDs on {{ $labels.node }} ({{ $labels.cluster }}) are {{ $value | humanizePercentage }} of the way to wraparound."),

@@ -1,5 +1,6 @@
 using Fleet.Aggregator.Health;
 using Fleet.Protos.V1;
+using Google.Protobuf.WellKnownTypes;
 using static Fleet.Aggregator.Tests.Health.HealthTestData;
 
 namespace Fleet.Aggregator.Tests.Health;
@@ -41,6 +42,9 @@ public class ThresholdRuleTests
     [InlineData("idle_in_transaction_long", 1799, false)]
     [InlineData("idle_in_transaction_long", 1800, false)]
     [InlineData("idle_in_transaction_long", 1801, true)]
+    [InlineData("checksum_failure", 86401, false)]
+    [InlineData("checksum_failure", 86400, false)]
+    [InlineData("checksum_failure", 86399, true)]
     [InlineData("wraparound_risk", 49.9, false)]
     [InlineData("wraparound_risk", 50, false)]
     [InlineData("wraparound_risk", 50.1, true)]
@@ -81,6 +85,21 @@ public class ThresholdRuleTests
 
         Assert.Equal(ConditionState.Clear, observation.State);
         Assert.Equal(0, observation.Value);
+    }
+
+    [Fact]
+    public void Evaluate_ChecksumFailure_OneSubjectPerDatabase_NeverFailedIsClear()
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Databases.Add(new NodeSnapshot.Types.Database { Name = "ledger", ChecksumFailures = 1, ChecksumLastFailure = Timestamp.FromDateTimeOffset(T0.AddMinutes(-5)) });
+
+        var observations = Observe("checksum_failure", Input(snapshot, T0), T0)!;
+
+        Assert.Equal(["app", "ledger"], observations.Select(o => o.Subject));
+        Assert.Equal([ConditionState.Clear, ConditionState.Holds], observations.Select(o => o.State));
+        Assert.Equal("database ledger had a data checksum failure 300 s ago (1 in all since the statistics reset): storage returned a corrupted page",
+            Rule("checksum_failure").Describe(observations[1]));
+        Assert.Equal("no data checksum failure in database app", Rule("checksum_failure").Describe(observations[0]));
     }
 
     [Fact]
@@ -290,6 +309,10 @@ public class ThresholdRuleTests
                 snapshot.Databases[0].Deadlocks = (ulong)value;
                 deadlocks.Observe(snapshot, T0.AddMinutes(10));
                 return (Input(snapshot, T0.AddMinutes(10)), T0.AddMinutes(10), deadlocks);
+            case "checksum_failure":
+                snapshot.Databases[0].ChecksumFailures = 3;
+                snapshot.Databases[0].ChecksumLastFailure = Timestamp.FromDateTimeOffset(T0.AddSeconds(-value));
+                break;
             case "wraparound_risk":
                 snapshot.Wraparound = new NodeSnapshot.Types.Wraparound { Database = "app", PercentTowardsWraparound = value, MaxDatfrozenxidAge = (ulong)(value / 100 * 2147483648.0) };
                 break;

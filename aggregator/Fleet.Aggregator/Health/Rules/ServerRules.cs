@@ -66,3 +66,41 @@ internal sealed class SynchronousStandbyMissingRule(AlertRuleDefinition definiti
             ? "synchronous_standby_names is set but no standby replicates synchronously: commits wait"
             : Invariant($"{observation.Value ?? 0:0} synchronous standby(s), or asynchronous replication");
 }
+
+/// <summary>
+/// checksum_failure: a database's last data page checksum failure (pg_stat_database.checksum_last_failure) is more
+/// recent than the threshold, in seconds: storage returned a corrupted page. Critical at once; it clears by
+/// itself once the failure is older than the threshold (default a day), or at once after a statistics reset.
+/// One subject per database; a database without a failure (or without data checksums) is clear.
+/// </summary>
+internal sealed class ChecksumFailureRule(AlertRuleDefinition definition) : ThresholdRule(definition, lowerIsWorse: true)
+{
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        var snapshot = context.Input.Snapshot;
+        if (!PostgresUp(snapshot))
+        {
+            return false;
+        }
+
+        var databases = snapshot!.Databases;
+        for (var i = 0; i < databases.Count; i++)
+        {
+            var database = databases[i];
+            observations.Add(database.ChecksumLastFailure is { } failure
+                ? Observe(database.Name, Math.Max(0, (context.Now - failure.ToDateTimeOffset()).TotalSeconds), Invariant($"{database.ChecksumFailures}"))
+                : new RuleObservation(database.Name, ConditionState.Clear, null));
+        }
+
+        return true;
+    }
+
+    protected override string Label(in RuleObservation observation) => $"last data checksum failure in database {observation.Subject} was";
+
+    public override string Describe(in RuleObservation observation) =>
+        observation.Value is null
+            ? $"no data checksum failure in database {observation.Subject}"
+            : observation.State == ConditionState.Holds
+                ? Invariant($"database {observation.Subject} had a data checksum failure {FormatValue(observation.Value.Value, Definition.Unit)} ago ({observation.Detail} in all since the statistics reset): storage returned a corrupted page")
+                : base.Describe(observation);
+}
