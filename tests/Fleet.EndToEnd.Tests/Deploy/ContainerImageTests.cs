@@ -32,39 +32,20 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
 
         await using var pod = Podman.Pod.Create();
         var ports = FreeTcpPort.PickConsecutive(5);
-        var (postgresPort, aggregatorGrpc, aggregatorHttp, agentGrpc, agentHttp) = (ports, ports + 1, ports + 2, ports + 3, ports + 4);
+        var (aggregatorGrpc, aggregatorHttp, node0) = (ports, ports + 1, new ContainerNode("node0", ports + 2));
+        var (postgresPort, agentGrpc, agentHttp) = (node0.PostgresPort, node0.AgentGrpcPort, node0.AgentHttpPort);
+        const string password = "container-test";
         var started = DateTimeOffset.UtcNow;
 
-        pod.Run("postgres", Podman.PostgresImage,
-            ["-v", $"{pod.Directory("data")}:/var/lib/postgresql/data", "-v", $"{pod.Directory("socket")}:/var/run/postgresql", "-e", "POSTGRES_PASSWORD=container-test"],
-            ["-c", $"port={Invariant(postgresPort)}", "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=/var/run/postgresql"]);
+        pod.Run("postgres-node0", Podman.PostgresImage, PostgresOptions(pod, node0, password), PostgresArguments(node0));
         // Both Fleet containers with a read-only root filesystem, as the manifests run them.
-        pod.Run("aggregator", Podman.AggregatorImage,
-        [
-            "--read-only",
-            "-e", "FLEET_AGGREGATOR_Region=containers",
-            "-e", $"FLEET_AGGREGATOR_Listen__Grpc=127.0.0.1:{Invariant(aggregatorGrpc)}",
-            "-e", $"FLEET_AGGREGATOR_Listen__Http=127.0.0.1:{Invariant(aggregatorHttp)}",
-            "-e", $"FLEET_HEALTH_PORT={Invariant(aggregatorHttp)}",
+        pod.Run("aggregator", Podman.AggregatorImage, AggregatorOptions(aggregatorGrpc, aggregatorHttp,
             // History in PostgreSQL (the trimmed image's Npgsql path), here the monitored server's; started together, so the store waits for it.
             "-e", "FLEET_AGGREGATOR_Store__Provider=Postgres",
             "-e", $"FLEET_AGGREGATOR_Store__Postgres__ConnectionString=Host=127.0.0.1;Port={Invariant(postgresPort)};Database=postgres;Username=postgres",
             "-e", "FLEET_AGGREGATOR_Store__Postgres__Schema=fleet_history",
-            "-e", "PGPASSWORD=container-test",
-        ]);
-        pod.Run("agent", Podman.AgentImage,
-        [
-            "--read-only",
-            "-v", $"{pod.Directory("data")}:/var/lib/postgresql/data", "-v", $"{pod.Directory("socket")}:/var/run/postgresql",
-            "-e", "FLEET_AGENT_Node__Name=node0", "-e", "FLEET_AGENT_Node__Cluster=pods", "-e", "FLEET_AGENT_Node__Region=containers",
-            "-e", "FLEET_AGENT_Postgres__Host=/var/run/postgresql", "-e", $"FLEET_AGENT_Postgres__Port={Invariant(postgresPort)}",
-            "-e", "FLEET_AGENT_Postgres__DataDirectory=/var/lib/postgresql/data/pgdata",
-            "-e", "FLEET_AGENT_Replication__Host=127.0.0.1",
-            "-e", $"FLEET_AGENT_Aggregator__Endpoints__0=http://127.0.0.1:{Invariant(aggregatorGrpc)}",
-            "-e", $"FLEET_AGENT_Listen__Grpc=127.0.0.1:{Invariant(agentGrpc)}",
-            "-e", $"FLEET_AGENT_Listen__Http=127.0.0.1:{Invariant(agentHttp)}",
-            "-e", $"FLEET_HEALTH_PORT={Invariant(agentHttp)}",
-        ]);
+            "-e", $"PGPASSWORD={password}"));
+        pod.Run("agent-node0", Podman.AgentImage, AgentOptions(pod, node0, aggregatorGrpc, password));
 
         // The aggregator in its container holds the agent in its container, which sees PostgreSQL in its own.
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -95,7 +76,7 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
         }
 
         // The images' own HEALTHCHECKs pass, as a container engine runs them.
-        foreach (var container in new[] { "aggregator", "agent" })
+        foreach (var container in new[] { "aggregator", "agent-node0" })
         {
             var (exit, said) = pod.HealthCheck(container);
             Assert.True(exit == 0, $"{container}'s HEALTHCHECK: exit {exit}: {said}");
@@ -119,14 +100,7 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
         const string password = "switchover-test";
 
         pod.Run("postgres-node0", Podman.PostgresImage, PostgresOptions(pod, nodes[0], password), PostgresArguments(nodes[0]));
-        pod.Run("aggregator", Podman.AggregatorImage,
-        [
-            "--read-only",
-            "-e", "FLEET_AGGREGATOR_Region=containers",
-            "-e", $"FLEET_AGGREGATOR_Listen__Grpc=127.0.0.1:{Invariant(aggregatorGrpc)}",
-            "-e", $"FLEET_AGGREGATOR_Listen__Http=127.0.0.1:{Invariant(aggregatorHttp)}",
-            "-e", $"FLEET_HEALTH_PORT={Invariant(aggregatorHttp)}",
-        ]);
+        pod.Run("aggregator", Podman.AggregatorImage, AggregatorOptions(aggregatorGrpc, aggregatorHttp));
 
         // node1 is cloned from node0 with pg_basebackup from the PostgreSQL image, as the manifest's init container does.
         var cloned = await Poll.UntilAsync(
@@ -208,6 +182,16 @@ public sealed class ContainerImageTests(ITestOutputHelper output)
 
         public int AgentHttpPort => PostgresPort + 2;
     }
+
+    private static string[] AggregatorOptions(int grpc, int http, params string[] more) =>
+    [
+        "--read-only",
+        "-e", "FLEET_AGGREGATOR_Region=containers",
+        "-e", $"FLEET_AGGREGATOR_Listen__Grpc=127.0.0.1:{Invariant(grpc)}",
+        "-e", $"FLEET_AGGREGATOR_Listen__Http=127.0.0.1:{Invariant(http)}",
+        "-e", $"FLEET_HEALTH_PORT={Invariant(http)}",
+        .. more,
+    ];
 
     private static string[] PostgresOptions(Podman.Pod pod, ContainerNode node, string password) =>
     [
