@@ -28,6 +28,7 @@ internal static class AlertRuleCatalog
     internal static IReadOnlyList<Entry> Entries { get; } =
     [
         new("agent_silent", Severity.Critical, 15, TimeSpan.Zero, RuleUnit.Seconds, d => new AgentSilentRule(d)),
+        new("split_brain", Severity.Critical, null, TimeSpan.Zero, RuleUnit.None, d => new SplitBrainRule(d)),
         new("postgres_down", Severity.Critical, null, Seconds(30), RuleUnit.None, d => new PostgresDownRule(d)),
         new("failure_detection_slow", Severity.Warning, null, Minutes(1), RuleUnit.None, d => new FailureDetectionSlowRule(d)),
         new("replica_not_streaming", Severity.Critical, null, Minutes(1), RuleUnit.None, d => new ReplicaNotStreamingRule(d)),

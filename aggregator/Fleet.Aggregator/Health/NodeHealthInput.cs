@@ -5,6 +5,8 @@ namespace Fleet.Aggregator.Health;
 /// <summary>
 /// One node as the health rules see it: identity, its latest snapshot and archive status (or null),
 /// when its agent was last heard from (report or hello), and whether the agent's stream is open.
+/// <paramref name="OtherWritablePrimary"/>: set only when this node accepts writes (an up primary its agent has not
+/// fenced), to another node of the cluster that does too, as its current report says; null otherwise.
 /// </summary>
 public readonly record struct NodeHealthInput(
     string Cluster,
@@ -13,7 +15,8 @@ public readonly record struct NodeHealthInput(
     NodeSnapshot? Snapshot,
     DateTimeOffset LastReportAt,
     bool AgentConnected,
-    ArchiveStatus? Archive = null);
+    ArchiveStatus? Archive = null,
+    string? OtherWritablePrimary = null);
 
 /// <summary>What a rule evaluation sees: the node, the evaluation time, and the node's short history.</summary>
 public readonly record struct RuleContext(NodeHealthInput Input, DateTimeOffset Now, NodeHistory? History);

@@ -75,6 +75,11 @@ public static class PrometheusRules
             "agent_silent" => (
                 $"max_over_time(up{{job=\"{AgentJob}\"}}[{Duration(TimeSpan.FromSeconds(rule.Threshold ?? 15))}]) == 0",
                 "The agent {{ $labels.instance }} has not been scraped successfully for " + Duration(TimeSpan.FromSeconds(rule.Threshold ?? 15)) + "."),
+            // Prometheus sees no fence: a primary fenced read-only counts as writable here (the aggregator's rule knows).
+            "split_brain" => (
+                "(fleet_pg_role{role=\"primary\"} == 1 and on(instance) fleet_pg_state{state=\"up\"} == 1) * on(instance) group_left(cluster, node, region) fleet_agent_info"
+                + " and on(cluster) (count by (cluster) ((fleet_pg_role{role=\"primary\"} == 1 and on(instance) fleet_pg_state{state=\"up\"} == 1) * on(instance) group_left(cluster) fleet_agent_info) > 1)",
+                "{{ $labels.node }} and another node of {{ $labels.cluster }} both run as primaries: two timelines may be diverging."),
             "postgres_down" => (
                 WithIdentity("fleet_pg_state{state=~\"down|starting|stopping|unreachable|unresponsive\"} == 1"),
                 "PostgreSQL on {{ $labels.node }} ({{ $labels.cluster }}) is not usable."),

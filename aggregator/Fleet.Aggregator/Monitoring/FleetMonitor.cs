@@ -169,7 +169,7 @@ internal sealed class FleetMonitor(
     private void Evaluate(NodeRecord record, DateTimeOffset now)
     {
         var input = new NodeHealthInput(record.Key.Cluster, record.Key.Node, record.Hello.Identity.Region, record.Snapshot,
-            record.LastActivity, record.Connected, record.Archive);
+            record.LastActivity, record.Connected, record.Archive, OtherWritablePrimary(record, now));
         foreach (var transition in Tracker.Evaluate(input, now))
         {
             var alert = transition.Alert;
@@ -184,6 +184,33 @@ internal sealed class FleetMonitor(
             feed.Publish(alert.Cluster, new FleetChange { Time = Timestamp.FromDateTimeOffset(now), AlertChanged = alert });
         }
     }
+
+    /// <summary>
+    /// For a node that accepts writes, another node of its cluster that does too by its current report (the
+    /// split_brain rule); null otherwise. Looked up only for writable nodes, normally one per cluster.
+    /// </summary>
+    private string? OtherWritablePrimary(NodeRecord record, DateTimeOffset now)
+    {
+        var staleAfter = options.Value.Link.StaleAfter;
+        if (!AcceptsWrites(record, now, staleAfter))
+        {
+            return null;
+        }
+
+        foreach (var other in fleet.ClusterNodes(record.Key.Cluster))
+        {
+            if (other.Key != record.Key && AcceptsWrites(other, now, staleAfter))
+            {
+                return other.Key.Node;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool AcceptsWrites(NodeRecord record, DateTimeOffset now, TimeSpan staleAfter) =>
+        record.Connected && !record.Fenced && now - record.LastActivity <= staleAfter
+        && record.Snapshot is { Role: NodeRole.Primary, PostgresState: PostgresState.Up };
 
     private void OnChanged(NodeRecord? previous, NodeRecord current)
     {

@@ -142,6 +142,22 @@ public class StateRuleTests
         Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
     }
 
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("orders-db-3", true)]
+    public void Evaluate_OtherWritablePrimary_SplitBrainHoldsAndNamesIt(string? other, bool holds)
+    {
+        var input = Input(HealthyPrimary(), T0) with { OtherWritablePrimary = other };
+
+        var observation = Assert.Single(Observe("split_brain", input, T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+        if (holds)
+        {
+            Assert.Equal("this node and orders-db-3 both accept writes (up primaries, not fenced): two timelines may be diverging", Rule("split_brain").Describe(observation));
+        }
+    }
+
     [Fact]
     public void Evaluate_Replica_SynchronousStandbyMissingClear()
     {

@@ -104,3 +104,28 @@ internal sealed class ChecksumFailureRule(AlertRuleDefinition definition) : Thre
                 ? Invariant($"database {observation.Subject} had a data checksum failure {FormatValue(observation.Value.Value, Definition.Unit)} ago ({observation.Detail} in all since the statistics reset): storage returned a corrupted page")
                 : base.Describe(observation);
 }
+
+/// <summary>
+/// split_brain: this node accepts writes (an up primary its agent has not fenced) and so does another node of
+/// its cluster, each by its own current report. Critical at once on both nodes: clients may be writing to two
+/// timelines. Fleet's leases and fencing exist to prevent it; this rule says when they did not.
+/// </summary>
+internal sealed class SplitBrainRule(AlertRuleDefinition definition) : HealthRule(definition)
+{
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        if (context.Input.Snapshot is not { PostgresState: PostgresState.Up })
+        {
+            return false;
+        }
+
+        var other = context.Input.OtherWritablePrimary;
+        observations.Add(new RuleObservation(string.Empty, other is null ? ConditionState.Clear : ConditionState.Holds, null, other));
+        return true;
+    }
+
+    public override string Describe(in RuleObservation observation) =>
+        observation.State == ConditionState.Holds
+            ? $"this node and {observation.Detail} both accept writes (up primaries, not fenced): two timelines may be diverging"
+            : "no other node of the cluster accepts writes";
+}
