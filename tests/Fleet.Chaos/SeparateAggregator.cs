@@ -142,7 +142,7 @@ public sealed class SeparateAggregator : IAsyncDisposable
         try
         {
             var view = await http.GetFromJsonAsync<JsonElement>(new Uri(Http, $"/api/v1/clusters/{cluster}"));
-            return view.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("presence").GetString() == "AGENT_PRESENCE_CONNECTED");
+            return view.GetProperty("nodes").EnumerateArray().Count(n => n.TryGetProperty("presence", out var presence) && presence.GetString() == "AGENT_PRESENCE_CONNECTED");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {

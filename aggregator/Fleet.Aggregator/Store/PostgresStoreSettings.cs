@@ -63,6 +63,9 @@ internal static partial class PostgresStoreSettings
         var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString)
         {
             SearchPath = options.Schema,
+            // Always pooled: MaxConnections is the bound on the store's connections, and a Pooling=false in the
+            // connection string would lift it (every concurrent write its own connection, up to "too many clients").
+            Pooling = true,
             MaxPoolSize = options.MaxConnections,
             CommandTimeout = (int)Math.Ceiling(options.CommandTimeout.TotalSeconds),
             ApplicationName = "fleet-aggregator",
