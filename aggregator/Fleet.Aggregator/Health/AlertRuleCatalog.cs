@@ -48,6 +48,7 @@ internal static class AlertRuleCatalog
         new("replication_slot_inactive", Severity.Warning, null, Minutes(10), RuleUnit.None, d => new ReplicationSlotRule(d, lostOnly: false)),
         new("replication_slot_lost", Severity.Critical, null, TimeSpan.Zero, RuleUnit.None, d => new ReplicationSlotRule(d, lostOnly: true)),
         new("archive_failing", Severity.Warning, null, Minutes(2), RuleUnit.None, d => new ArchiveFailingRule(d)),
+        new("archive_settings", Severity.Warning, 60, TimeSpan.Zero, RuleUnit.Seconds, d => new ArchiveSettingsRule(d)),
         new("rpo_exposure_high", Severity.Critical, 300, TimeSpan.Zero, RuleUnit.Seconds, d => new RpoExposureRule(d)),
         new("archive_verification_failure", Severity.Critical, null, TimeSpan.Zero, RuleUnit.None, d => new ArchiveVerdictRule(d, ArchiveVerdict.Failure)),
         new("archive_verification_warning", Severity.Warning, null, TimeSpan.Zero, RuleUnit.None, d => new ArchiveVerdictRule(d, ArchiveVerdict.Warning)),

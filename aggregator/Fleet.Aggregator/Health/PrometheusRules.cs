@@ -133,6 +133,10 @@ public static class PrometheusRules
                 WithIdentity("fleet_pg_archiver_last_failed_timestamp_seconds > on(instance, job) fleet_pg_archiver_last_archived_timestamp_seconds"
                     + " or (fleet_pg_archiver_last_failed_timestamp_seconds unless on(instance, job) fleet_pg_archiver_last_archived_timestamp_seconds)"),
                 "WAL archiving on {{ $labels.node }} fails: the last failure is newer than the last success."),
+            "archive_settings" => (
+                WithIdentity($"(fleet_pg_archiver_mode{{mode=\"off\"}} == 1 or fleet_pg_setting{{name=\"archive_timeout\"}} > {t} or fleet_pg_setting{{name=\"archive_timeout\"}} == 0)"
+                    + " and on(instance) fleet_pg_role{role=\"primary\"} == 1"),
+                "The WAL archive settings of {{ $labels.node }} ({{ $labels.cluster }}) miss the recovery point objective: archive_mode off, or archive_timeout 0 or above " + t + " s."),
             "rpo_exposure_high" => (
                 $"fleet_archive_rpo_exposure_seconds > {t}",
                 "The last archived WAL segment of {{ $labels.instance }} is {{ $value }} s old."),

@@ -29,7 +29,7 @@ public class AlertsOptionsTests
 
         var rules = provider.GetRequiredService<AlertRuleSet>();
 
-        Assert.Equal(29, rules.Rules.Count);
+        Assert.Equal(30, rules.Rules.Count);
         var lag = rules.Find("replication_lag_warning")!.Definition;
         Assert.Equal(new AlertRuleDefinition("replication_lag_warning", Severity.Warning, 5, TimeSpan.FromMinutes(2), RuleUnit.Seconds), lag);
         Assert.Equal(300, rules.Find("replication_lag_critical")!.Definition.Threshold);
@@ -57,7 +57,7 @@ public class AlertsOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(30), lag.For);
         Assert.Equal(Severity.Warning, lag.Severity);
         Assert.Null(rules.Find("cpu_high"));
-        Assert.Equal(28, rules.Rules.Count);
+        Assert.Equal(29, rules.Rules.Count);
         Assert.Equal(Severity.Critical, rules.Find("memory_high")!.Definition.Severity);
         Assert.Equal(85, rules.Find("memory_high")!.Definition.Threshold);
     }

@@ -158,6 +158,39 @@ public class StateRuleTests
         }
     }
 
+    /// <summary>A primary's archive settings against the standards: archive_mode on, archive_timeout set and at most 60 s.</summary>
+    [Theory]
+    [InlineData("on", 60.0, false, "archive_timeout is 60 s <= 60 s")]
+    [InlineData("on", 30.0, false, "archive_timeout is 30 s <= 60 s")]
+    [InlineData("on", 61.0, true, "archive_timeout is 61 s > 60 s")]
+    [InlineData("always", 300.0, true, "archive_timeout is 300 s > 60 s")]
+    [InlineData("on", 0.0, true, "archive_timeout is off: an idle primary's last commits wait for a full segment before they are archived (at most 60 s wanted)")]
+    [InlineData("on", null, false, "archive_timeout not read yet")]
+    [InlineData("off", 60.0, true, "archive_mode is off: no WAL archive, no point-in-time recovery")]
+    public void Evaluate_PrimaryArchiveSettings_HoldUnlessArchivingWithATimeoutOfAtMost60s(string mode, double? timeout, bool holds, string description)
+    {
+        var snapshot = HealthyPrimary();
+        snapshot.Archiver.ArchiveMode = mode;
+        if (timeout is { } seconds)
+        {
+            snapshot.Settings = new NodeSnapshot.Types.Settings { Items = { new NodeSnapshot.Types.Setting { Name = "archive_timeout", Value = seconds, Unit = "seconds" } } };
+        }
+
+        var observation = Assert.Single(Observe("archive_settings", Input(snapshot, T0), T0)!);
+
+        Assert.Equal(holds ? ConditionState.Holds : ConditionState.Clear, observation.State);
+        Assert.Equal(description, Rule("archive_settings").Describe(observation));
+    }
+
+    [Fact]
+    public void Evaluate_Replica_ArchiveSettingsClear()
+    {
+        var snapshot = HealthyReplica();
+        snapshot.Archiver = new NodeSnapshot.Types.Archiver { ArchiveMode = "off" };
+
+        Assert.Equal(ConditionState.Clear, Assert.Single(Observe("archive_settings", Input(snapshot, T0), T0)!).State);
+    }
+
     [Fact]
     public void Evaluate_Replica_SynchronousStandbyMissingClear()
     {

@@ -203,3 +203,77 @@ internal sealed class ArchiveOutOfRegionRule(AlertRuleDefinition definition) : H
             : $"WAL archive {location} is outside the node's region ({FindingCode} finding)";
     }
 }
+
+/// <summary>
+/// archive_settings: a primary whose settings do not give the WAL archive the recovery point the operating
+/// standards ask for: archive_mode off (no archive, no point-in-time recovery), or archive_timeout off (0) or longer
+/// than the threshold (an idle primary's last commits reach the archive only when a segment fills). Replicas are
+/// clear (the primary archives). archive_timeout comes from the settings of the slow refresh; until they are
+/// read, only archive_mode is judged.
+/// </summary>
+internal sealed class ArchiveSettingsRule(AlertRuleDefinition definition) : HealthRule(definition)
+{
+    private const string ModeOff = "archive_mode is off: no WAL archive, no point-in-time recovery";
+
+    public override bool Evaluate(in RuleContext context, List<RuleObservation> observations)
+    {
+        var snapshot = context.Input.Snapshot;
+        if (snapshot is not { PostgresState: PostgresState.Up, Archiver: { } archiver })
+        {
+            return false;
+        }
+
+        if (snapshot.Role != NodeRole.Primary)
+        {
+            observations.Add(new RuleObservation(string.Empty, ConditionState.Clear, null, Archiving.NotArchiving));
+            return true;
+        }
+
+        if (string.Equals(archiver.ArchiveMode, "off", StringComparison.OrdinalIgnoreCase))
+        {
+            observations.Add(new RuleObservation(string.Empty, ConditionState.Holds, null, ModeOff));
+            return true;
+        }
+
+        var timeout = ArchiveTimeoutSeconds(snapshot);
+        var holds = timeout is { } seconds && (seconds <= 0 || seconds > Definition.Threshold);
+        observations.Add(new RuleObservation(string.Empty, holds ? ConditionState.Holds : ConditionState.Clear, timeout));
+        return true;
+    }
+
+    public override string Describe(in RuleObservation observation)
+    {
+        if (ReferenceEquals(observation.Detail, ModeOff) || ReferenceEquals(observation.Detail, Archiving.NotArchiving))
+        {
+            return ReferenceEquals(observation.Detail, ModeOff) ? ModeOff : "a replica: its primary archives";
+        }
+
+        var limit = FormatValue(Definition.Threshold ?? 0, RuleUnit.Seconds);
+        return observation.Value switch
+        {
+            null => "archive_timeout not read yet",
+            <= 0 => $"archive_timeout is off: an idle primary's last commits wait for a full segment before they are archived (at most {limit} wanted)",
+            { } seconds when observation.State == ConditionState.Holds => $"archive_timeout is {FormatValue(seconds, RuleUnit.Seconds)} > {limit}",
+            { } seconds => $"archive_timeout is {FormatValue(seconds, RuleUnit.Seconds)} <= {limit}",
+        };
+    }
+
+    private static double? ArchiveTimeoutSeconds(NodeSnapshot snapshot)
+    {
+        if (snapshot.Settings is not { } settings)
+        {
+            return null;
+        }
+
+        var items = settings.Items;
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Name == "archive_timeout")
+            {
+                return items[i].Value;
+            }
+        }
+
+        return null;
+    }
+}
