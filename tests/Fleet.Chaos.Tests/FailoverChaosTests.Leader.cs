@@ -82,8 +82,8 @@ public sealed partial class FailoverChaosTests
         Assert.Equal(2UL, cluster.Summary.Epoch);
         Assert.Equal(first.Node, await etcdClient.GetValAsync(clusterKey + "/primary"));
         Assert.Equal("2", await etcdClient.GetValAsync(clusterKey + "/epoch"));
-        var events = await chaos.EventsAsync();
-        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith($"{first.Node} promoted (epoch 2", StringComparison.Ordinal));
+        bool Promoted(Event e) => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith($"{first.Node} promoted (epoch 2", StringComparison.Ordinal);
+        Assert.Contains(await chaos.WaitForEventAsync(Promoted, "the promotion's completion event", TimeSpan.FromSeconds(30)), Promoted);
         Assert.True(tookOver);
     }
 

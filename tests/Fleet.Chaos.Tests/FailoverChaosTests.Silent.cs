@@ -35,8 +35,7 @@ public sealed partial class FailoverChaosTests
         Assert.True(writableAfter < TimeSpan.FromSeconds(10), $"writable again only {writableAfter.TotalSeconds:F1} s after the freeze");
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1", "node1 published as primary", TimeSpan.FromSeconds(10));
         Assert.Equal(1UL, cluster.Summary.Epoch);
-        var events = await chaos.EventsAsync();
-        Assert.Contains(events, IsPromotion);
+        Assert.Contains(await chaos.WaitForEventAsync(IsPromotion, "the promotion's completion event", TimeSpan.FromSeconds(30)), IsPromotion);
     }
 
     [Fact]
@@ -74,7 +73,7 @@ public sealed partial class FailoverChaosTests
         Assert.True(writableAfter < TimeSpan.FromSeconds(15), $"writable again only {writableAfter.TotalSeconds:F1} s after the stall");
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1", "node1 published as primary", TimeSpan.FromSeconds(10));
         Assert.Equal(1UL, cluster.Summary.Epoch);
-        Assert.Contains(await chaos.EventsAsync(), IsPromotion);
+        Assert.Contains(await chaos.WaitForEventAsync(IsPromotion, "the promotion's completion event", TimeSpan.FromSeconds(30)), IsPromotion);
     }
 
     [Fact]
@@ -165,8 +164,8 @@ public sealed partial class FailoverChaosTests
             "the old primary node0 rejoined as a replica of node1", TimeSpan.FromSeconds(60));
         await writer.StopAsync();
         await AssertNoAcknowledgedWriteMissingAsync(scenario, "node1");
-        var events = await chaos.EventsAsync();
-        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Reasons.Any(r => r.Contains("not asked to fence", StringComparison.Ordinal)));
+        static bool NotAskedToFence(Event e) => e.Kind == EventKind.FailoverDecision && e.Reasons.Any(r => r.Contains("not asked to fence", StringComparison.Ordinal));
+        Assert.Contains(await chaos.WaitForEventAsync(NotAskedToFence, "the completed failover's event", TimeSpan.FromSeconds(30)), NotAskedToFence);
     }
 
     [Fact]

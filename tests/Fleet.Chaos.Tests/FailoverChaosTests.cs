@@ -36,8 +36,8 @@ public sealed partial class FailoverChaosTests(ITestOutputHelper output)
 
         var cluster = await chaos.WaitUntilAsync(c => c.Summary.Primary == "node1" && c.Summary.Timeline == 2, "node1 published as primary on timeline 2", TimeSpan.FromSeconds(10));
         Assert.Equal(1UL, cluster.Summary.Epoch);
-        var events = await chaos.EventsAsync();
-        Assert.Contains(events, e => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("node1 promoted (epoch 1, timeline 2)", StringComparison.Ordinal));
+        static bool Promoted(Event e) => e.Kind == EventKind.FailoverDecision && e.Message.StartsWith("node1 promoted (epoch 1, timeline 2)", StringComparison.Ordinal);
+        Assert.Contains(await chaos.WaitForEventAsync(Promoted, "the promotion's completion event", TimeSpan.FromSeconds(30)), Promoted);
     }
 
     [Fact]

@@ -179,6 +179,9 @@ public sealed class ChaosFleet : IAsyncDisposable
 
     public Task<IReadOnlyList<Event>> EventsAsync() => _probe.EventsAsync();
 
+    /// <inheritdoc cref="ClusterProbe.WaitForEventAsync"/>
+    public Task<IReadOnlyList<Event>> WaitForEventAsync(Func<Event, bool> match, string what, TimeSpan timeout) => _probe.WaitForEventAsync(match, what, timeout);
+
     /// <summary>Waits until every node reports and node0 is the primary with two streaming replicas.</summary>
     public Task WaitUntilSteadyAsync(TimeSpan timeout) =>
         WaitUntilAsync(c => c.Summary.Primary == "node0" && c.Summary.StreamingReplicaCount == 2 && c.Nodes.All(n => n.Presence == AgentPresence.Connected),

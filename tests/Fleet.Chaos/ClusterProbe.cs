@@ -31,6 +31,31 @@ public sealed class ClusterProbe(GrpcChannel channel, string cluster)
             new ListEventsRequest { Cluster = cluster, Limit = 200 }, new CallOptions(deadline: DateTime.UtcNow + CallDeadline)).ResponseAsync).Events;
 
     /// <summary>
+    /// Polls the cluster's events every 100 ms until one matches <paramref name="match"/>; returns them. Events are
+    /// written after what they record (a failover's completion event follows the repointing of the other replicas,
+    /// which comes after the new primary is published), so a check right after a state change must wait for them.
+    /// </summary>
+    public async Task<IReadOnlyList<Event>> WaitForEventAsync(Func<Event, bool> match, string what, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var deadline = DateTime.UtcNow + timeout;
+        IReadOnlyList<Event> events;
+        do
+        {
+            events = await EventsAsync();
+            if (events.Any(match))
+            {
+                return events;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+        while (DateTime.UtcNow < deadline);
+
+        throw new TimeoutException($"not within {timeout.TotalSeconds:F0} s: {what}; newest events: {string.Join(" | ", events.Take(8).Select(e => e.Message))}");
+    }
+
+    /// <summary>
     /// Polls the cluster view every <paramref name="interval"/> (default 100 ms) until <paramref name="condition"/>
     /// holds (the view follows reports, so it lags by up to a report interval).
     /// </summary>
