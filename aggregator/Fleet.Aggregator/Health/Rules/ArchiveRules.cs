@@ -243,9 +243,14 @@ internal sealed class ArchiveSettingsRule(AlertRuleDefinition definition) : Heal
 
     public override string Describe(in RuleObservation observation)
     {
-        if (ReferenceEquals(observation.Detail, ModeOff) || ReferenceEquals(observation.Detail, Archiving.NotArchiving))
+        if (ReferenceEquals(observation.Detail, ModeOff))
         {
-            return ReferenceEquals(observation.Detail, ModeOff) ? ModeOff : "a replica: its primary archives";
+            return ModeOff;
+        }
+
+        if (ReferenceEquals(observation.Detail, Archiving.NotArchiving))
+        {
+            return "a replica: its primary archives";
         }
 
         var limit = FormatValue(Definition.Threshold ?? 0, RuleUnit.Seconds);
